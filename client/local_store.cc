@@ -1,0 +1,586 @@
+#include "client/local_store.h"
+
+#include <algorithm>
+
+#include "client/store_schema.h"
+#include "common/civil_time.h"
+#include "common/hlc.h"
+#include "common/merge.h"
+#include "common/record.h"
+#include "common/sqlite.h"
+#include "common/uuid.h"
+#include "common/validate.h"
+
+namespace vinculo::client {
+namespace {
+
+// The columns of `records` that queries use, taken from the record.
+struct IndexColumns {
+  std::string child_id;
+  std::string family_id;
+  std::optional<int64_t> at_ms;  // the instant the record is about: a visit, a placement change
+  std::string at_text;           // the same as written
+  std::string due;               // a visit's next_visit_due
+};
+
+IndexColumns ColumnsOf(const v1::Record& record) {
+  IndexColumns c;
+  switch (record.kind_case()) {
+    case v1::Record::kChild:
+      c.family_id = record.child().family_id();
+      break;
+    case v1::Record::kContact:
+      c.child_id = record.contact().child_id();
+      c.family_id = record.contact().family_id();
+      break;
+    case v1::Record::kHomeVisit:
+      c.child_id = record.home_visit().child_id();
+      c.family_id = record.home_visit().family_id();
+      c.at_ms = ParseTimestamp(record.home_visit().visited_at());
+      c.at_text = record.home_visit().visited_at();
+      c.due = record.home_visit().next_visit_due();
+      break;
+    case v1::Record::kPlacementChange:
+      c.child_id = record.placement_change().child_id();
+      if (auto days = ParseDate(record.placement_change().changed_on())) {
+        c.at_ms = *days * 86'400'000;
+      }
+      c.at_text = record.placement_change().changed_on();
+      break;
+    default:
+      break;
+  }
+  return c;
+}
+
+void BindOptionalText(sql::Statement* s, int index, const std::string& text) {
+  if (text.empty()) {
+    s->BindNull(index);
+  } else {
+    s->BindText(index, text);
+  }
+}
+
+}  // namespace
+
+struct LocalStore::Impl {
+  sql::Database db;
+  std::string device_id;
+
+  // The device row as of the current transaction.
+  struct DeviceRow {
+    HlcValue hlc = 0;
+    uint64_t next_seq = 1;
+    uint64_t acked_seq = 0;
+    uint64_t cursor = 0;
+  };
+
+  Result<DeviceRow> LoadDevice() {
+    Result<sql::Statement*> s =
+        db.Cached("SELECT hlc, next_seq, acked_seq, cursor FROM device WHERE singleton = 1");
+    if (!s) return s.error();
+    Result<bool> row = (*s)->Step();
+    if (!row) return row.error();
+    if (!*row) return Error::DataLoss("the store has no device row: not a complete Vínculo store");
+    DeviceRow d{static_cast<HlcValue>((*s)->ColumnInt(0)), static_cast<uint64_t>((*s)->ColumnInt(1)),
+                static_cast<uint64_t>((*s)->ColumnInt(2)), static_cast<uint64_t>((*s)->ColumnInt(3))};
+    (*s)->Reset();
+    return d;
+  }
+
+  Status SaveDevice(const DeviceRow& d) {
+    Result<sql::Statement*> s = db.Cached(
+        "UPDATE device SET hlc = ?1, next_seq = ?2, acked_seq = ?3, cursor = ?4 "
+        "WHERE singleton = 1");
+    if (!s) return s.error();
+    (*s)->BindInt(1, static_cast<int64_t>(d.hlc))
+        .BindInt(2, static_cast<int64_t>(d.next_seq))
+        .BindInt(3, static_cast<int64_t>(d.acked_seq))
+        .BindInt(4, static_cast<int64_t>(d.cursor));
+    return (*s)->Run();
+  }
+
+  // The stored state of a record, or nullopt when unknown. DataLoss when the row does not decode.
+  Result<std::optional<v1::RecordState>> LoadState(v1::RecordType type, const std::string& id) {
+    Result<sql::Statement*> s = db.Cached("SELECT state FROM records WHERE type = ?1 AND id = ?2");
+    if (!s) return s.error();
+    (*s)->BindInt(1, type).BindText(2, id);
+    Result<bool> row = (*s)->Step();
+    if (!row) return row.error();
+    if (!*row) return std::optional<v1::RecordState>();
+    v1::RecordState state;
+    const bool ok = state.ParseFromString((*s)->ColumnBlob(0));
+    (*s)->Reset();
+    if (!ok) return Error::DataLoss("record " + id + " is damaged in the store");
+    return std::optional<v1::RecordState>(std::move(state));
+  }
+
+  Status SaveState(const v1::RecordState& state) {
+    Result<sql::Statement*> s = db.Cached(
+        "INSERT INTO records (type, id, state, deleted, child_id, family_id, at_ms, at_text, due) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
+        "ON CONFLICT (type, id) DO UPDATE SET state = excluded.state, deleted = excluded.deleted, "
+        "child_id = excluded.child_id, family_id = excluded.family_id, at_ms = excluded.at_ms, "
+        "at_text = excluded.at_text, due = excluded.due");
+    if (!s) return s.error();
+    const IndexColumns c = ColumnsOf(state.record());
+    (*s)->BindInt(1, TypeOf(state.record()))
+        .BindText(2, RecordId(state.record()))
+        .BindBlob(3, state.SerializeAsString())
+        .BindInt(4, IsDeleted(state.record()) ? 1 : 0);
+    BindOptionalText(*s, 5, c.child_id);
+    BindOptionalText(*s, 6, c.family_id);
+    if (c.at_ms) {
+      (*s)->BindInt(7, *c.at_ms);
+    } else {
+      (*s)->BindNull(7);
+    }
+    BindOptionalText(*s, 8, c.at_text);
+    BindOptionalText(*s, 9, c.due);
+    return (*s)->Run();
+  }
+
+  Status QueueMutation(const v1::Mutation& m, int64_t now_ms) {
+    Result<sql::Statement*> s = db.Cached(
+        "INSERT INTO outbox (seq, type, record_id, mutation, created_ms) "
+        "VALUES (?1, ?2, ?3, ?4, ?5)");
+    if (!s) return s.error();
+    (*s)->BindInt(1, static_cast<int64_t>(m.seq()))
+        .BindInt(2, TypeOf(m.record()))
+        .BindText(3, RecordId(m.record()))
+        .BindBlob(4, m.SerializeAsString())
+        .BindInt(5, now_ms);
+    return (*s)->Run();
+  }
+
+  enum class WriteKind { kCreate, kUpdate, kDelete };
+
+  // The one local write path: validate, stamp, apply, queue — in one transaction.
+  Status Write(WriteKind kind, const v1::Record& values, std::vector<uint32_t> fields,
+               int64_t now_ms) {
+    const v1::RecordType type = TypeOf(values);
+    const std::string& id = RecordId(values);
+    Result<sql::Transaction> txn = sql::Transaction::Begin(db);
+    if (!txn) return txn.error();
+    Result<DeviceRow> device = LoadDevice();
+    if (!device) return device.error();
+    Result<std::optional<v1::RecordState>> loaded = LoadState(type, id);
+    if (!loaded) return loaded.error();
+
+    const std::string name = std::string(RecordTypeName(type));
+    if (kind == WriteKind::kCreate && loaded->has_value()) {
+      return Error::AlreadyExists(name + " " + id + " already exists");
+    }
+    if (kind != WriteKind::kCreate && (!loaded->has_value() || IsDeleted((*loaded)->record()))) {
+      return Error::NotFound(name + " " + id + " not found");
+    }
+    v1::RecordState state = loaded->value_or(v1::RecordState());
+
+    HybridClock clock(device->hlc);
+    const HlcValue hlc = clock.Tick(static_cast<uint64_t>(now_ms));
+    const v1::Mutation mutation = MakeMutation(state, values, fields, hlc, device->next_seq);
+    Result<ApplyOutcome> applied = ApplyMutation(&state, mutation, device_id);
+    if (!applied) return applied.error();
+    if (kind != WriteKind::kDelete) {
+      VINCULO_RETURN_IF_ERROR(CheckRecord(state.record(), {.today = UtcDate(now_ms)}));
+    }
+    VINCULO_RETURN_IF_ERROR(SaveState(state));
+    VINCULO_RETURN_IF_ERROR(QueueMutation(mutation, now_ms));
+    device->hlc = clock.last();
+    device->next_seq += 1;
+    VINCULO_RETURN_IF_ERROR(SaveDevice(*device));
+    return txn->Commit();
+  }
+
+  // Rows of `sql` (one column, a RecordState blob) decoded.
+  Result<std::vector<v1::RecordState>> States(sql::Statement* s) {
+    std::vector<v1::RecordState> out;
+    for (;;) {
+      Result<bool> row = s->Step();
+      if (!row) return row.error();
+      if (!*row) break;
+      v1::RecordState state;
+      if (!state.ParseFromString(s->ColumnBlob(0))) {
+        s->Reset();
+        return Error::DataLoss("a record is damaged in the store");
+      }
+      out.push_back(std::move(state));
+    }
+    s->Reset();
+    return out;
+  }
+};
+
+LocalStore::LocalStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+LocalStore::LocalStore(LocalStore&&) noexcept = default;
+LocalStore& LocalStore::operator=(LocalStore&&) noexcept = default;
+LocalStore::~LocalStore() = default;
+
+const std::string& LocalStore::device_id() const { return impl_->device_id; }
+
+Result<LocalStore> LocalStore::Create(const std::string& path, const DeviceSetup& setup,
+                                      int64_t now_ms) {
+  if (setup.server_url.empty()) return Error::InvalidArgument("is required", "server");
+  if (setup.ca_file.empty()) return Error::InvalidArgument("is required", "ca");
+  std::string device_id = setup.device_id;
+  if (device_id.empty()) {
+    Result<std::string> id = NewUuidV7(static_cast<uint64_t>(now_ms));
+    if (!id) return id.error();
+    device_id = *id;
+  } else if (!IsUuid(device_id)) {
+    return Error::InvalidArgument("must be a UUID", "device_id");
+  }
+  // Refuse to touch an existing file: opening without CREATE first tells whether it is there.
+  if (path != ":memory:") {
+    if (Result<sql::Database> existing = sql::Database::Open(path); existing.has_value()) {
+      return Error::AlreadyExists(path + " already exists; a store is never overwritten");
+    } else if (existing.error().code != ErrorCode::kNotFound) {
+      return Error::AlreadyExists(path + " already exists and is not a Vínculo store");
+    }
+  }
+  Result<sql::Database> db = sql::Database::Open(path, {.create = true});
+  if (!db) return db.error();
+  VINCULO_RETURN_IF_ERROR(ConfigureConnection(*db));
+  VINCULO_RETURN_IF_ERROR(MigrateSchema(*db, [&]() -> Status {
+    Result<sql::Statement> insert = db->Prepare(
+        "INSERT INTO device (singleton, device_id, server_url, ca_file, hlc, next_seq, "
+        "created_ms) VALUES (1, ?1, ?2, ?3, 0, 1, ?4)");
+    if (!insert) return insert.error();
+    insert->BindText(1, device_id)
+        .BindText(2, setup.server_url)
+        .BindText(3, setup.ca_file)
+        .BindInt(4, now_ms);
+    return insert->Run();
+  }));
+  auto impl = std::make_unique<Impl>();
+  impl->db = std::move(db).value();
+  impl->device_id = std::move(device_id);
+  return LocalStore(std::move(impl));
+}
+
+Result<LocalStore> LocalStore::Open(const std::string& path) {
+  Result<sql::Database> db = sql::Database::Open(path);
+  if (!db) {
+    if (db.error().code == ErrorCode::kDataLoss) {
+      return Error::DataLoss(path + " is not a Vínculo store (or is damaged): " +
+                             db.error().message);
+    }
+    return db.error();
+  }
+  VINCULO_RETURN_IF_ERROR(CheckIsStore(*db, path));
+  VINCULO_RETURN_IF_ERROR(ConfigureConnection(*db));
+  VINCULO_RETURN_IF_ERROR(MigrateSchema(*db));
+  Result<sql::Statement> s = db->Prepare("SELECT device_id FROM device WHERE singleton = 1");
+  if (!s) return s.error();
+  Result<bool> row = s->Step();
+  if (!row) return row.error();
+  if (!*row) return Error::DataLoss(path + " has no device identity: not a complete store");
+  auto impl = std::make_unique<Impl>();
+  impl->device_id = s->ColumnText(0);
+  s = sql::Statement();  // finalize before the database moves
+  impl->db = std::move(db).value();
+  return LocalStore(std::move(impl));
+}
+
+Result<std::string> LocalStore::Add(const v1::Record& record, int64_t now_ms) {
+  const v1::RecordType type = TypeOf(record);
+  if (type == v1::RECORD_TYPE_UNSPECIFIED) return Error::InvalidArgument("is required", "record");
+  v1::Record values = record;
+  std::string id = RecordId(values);
+  if (id.empty()) {
+    Result<std::string> made = NewUuidV7(static_cast<uint64_t>(now_ms));
+    if (!made) return made.error();
+    id = *made;
+    google::protobuf::Message* m = MutableRecordMessage(&values, type);
+    m->GetReflection()->SetString(m, m->GetDescriptor()->FindFieldByNumber(kIdField), id);
+  }
+  // A new record is checked before anything else so that its id rule is reported on the id.
+  VINCULO_RETURN_IF_ERROR(CheckRecord(values, {.today = UtcDate(now_ms)}));
+  if (IsDeleted(values)) {
+    return Error::InvalidArgument("a new record cannot be deleted", std::string(RecordTypeName(type)) +
+                                                                       ".deleted");
+  }
+  VINCULO_RETURN_IF_ERROR(impl_->Write(Impl::WriteKind::kCreate, values, SetFields(values), now_ms));
+  return id;
+}
+
+Status LocalStore::Update(v1::RecordType type, const std::string& id, const v1::Record& values,
+                          const std::vector<uint32_t>& fields, int64_t now_ms) {
+  if (TypeOf(values) != type) {
+    return Error::InvalidArgument("values are not a " + std::string(RecordTypeName(type)),
+                                  "record");
+  }
+  if (fields.empty()) return Error::InvalidArgument("name at least one field to change", "fields");
+  const google::protobuf::Descriptor* descriptor = RecordDescriptor(type);
+  for (uint32_t f : fields) {
+    const auto* field = descriptor->FindFieldByNumber(static_cast<int>(f));
+    if (field == nullptr || f == kIdField || f == kDeletedField) {
+      return Error::InvalidArgument("field " + std::to_string(f) + " cannot be updated", "fields");
+    }
+  }
+  v1::Record with_id = values;
+  google::protobuf::Message* m = MutableRecordMessage(&with_id, type);
+  m->GetReflection()->SetString(m, descriptor->FindFieldByNumber(kIdField), id);
+  return impl_->Write(Impl::WriteKind::kUpdate, with_id, fields, now_ms);
+}
+
+Status LocalStore::Delete(v1::RecordType type, const std::string& id, int64_t now_ms) {
+  v1::Record values;
+  google::protobuf::Message* m = MutableRecordMessage(&values, type);
+  m->GetReflection()->SetString(m, m->GetDescriptor()->FindFieldByNumber(kIdField), id);
+  m->GetReflection()->SetBool(m, m->GetDescriptor()->FindFieldByNumber(kDeletedField), true);
+  return impl_->Write(Impl::WriteKind::kDelete, values, {static_cast<uint32_t>(kDeletedField)},
+                      now_ms);
+}
+
+Result<v1::RecordState> LocalStore::Get(v1::RecordType type, const std::string& id,
+                                        bool include_deleted) {
+  Result<std::optional<v1::RecordState>> state = impl_->LoadState(type, id);
+  if (!state) return state.error();
+  if (!state->has_value() || (!include_deleted && IsDeleted((*state)->record()))) {
+    return Error::NotFound(std::string(RecordTypeName(type)) + " " + id + " not found");
+  }
+  return std::move(**state);
+}
+
+Result<std::vector<v1::RecordState>> LocalStore::List(v1::RecordType type, bool include_deleted) {
+  Result<sql::Statement*> s = impl_->db.Cached(
+      "SELECT state FROM records WHERE type = ?1 AND (?2 OR deleted = 0) ORDER BY id");
+  if (!s) return s.error();
+  (*s)->BindInt(1, type).BindInt(2, include_deleted ? 1 : 0);
+  return impl_->States(*s);
+}
+
+Result<std::vector<v1::RecordState>> LocalStore::ExportAll() {
+  Result<sql::Statement*> s = impl_->db.Cached("SELECT state FROM records ORDER BY type, id");
+  if (!s) return s.error();
+  return impl_->States(*s);
+}
+
+Result<std::vector<CaseloadEntry>> LocalStore::Caseload(const std::string& today) {
+  const std::optional<int64_t> today_days = ParseDate(today);
+  if (!today_days) return Error::InvalidArgument("must be a date YYYY-MM-DD", "today");
+  // The latest visit of each child, found through the (type, child_id, at_ms) index; SQLite takes
+  // the bare columns at_text and due from the row holding the maximum.
+  Result<sql::Statement*> s = impl_->db.Cached(
+      "SELECT c.state, v.at_text, v.due FROM records c "
+      "LEFT JOIN (SELECT child_id, MAX(at_ms) AS last_ms, at_text, due FROM records "
+      "           WHERE type = 4 AND deleted = 0 GROUP BY child_id) v ON v.child_id = c.id "
+      "WHERE c.type = 1 AND c.deleted = 0");
+  if (!s) return s.error();
+  std::vector<CaseloadEntry> out;
+  for (;;) {
+    Result<bool> row = (*s)->Step();
+    if (!row) return row.error();
+    if (!*row) break;
+    v1::RecordState state;
+    if (!state.ParseFromString((*s)->ColumnBlob(0))) {
+      (*s)->Reset();
+      return Error::DataLoss("a child record is damaged in the store");
+    }
+    if (state.record().child().status() == v1::CASE_STATUS_CLOSED) continue;
+    CaseloadEntry e;
+    e.child = state.record().child();
+    e.last_visit_at = (*s)->ColumnText(1);
+    e.next_visit_due = (*s)->ColumnText(2);
+    if (std::optional<int64_t> due = ParseDate(e.next_visit_due)) {
+      e.overdue = *due < *today_days;
+      e.days_overdue = e.overdue ? *today_days - *due : 0;
+    } else {
+      e.overdue = e.last_visit_at.empty();  // never visited and nothing agreed: needs a visit
+    }
+    out.push_back(std::move(e));
+  }
+  (*s)->Reset();
+  std::sort(out.begin(), out.end(), [](const CaseloadEntry& a, const CaseloadEntry& b) {
+    if (a.overdue != b.overdue) return a.overdue;
+    if (a.days_overdue != b.days_overdue) return a.days_overdue > b.days_overdue;
+    // An agreed date sorts before "none agreed"; then the earliest date first.
+    if (a.next_visit_due.empty() != b.next_visit_due.empty()) return b.next_visit_due.empty();
+    if (a.next_visit_due != b.next_visit_due) return a.next_visit_due < b.next_visit_due;
+    if (a.child.family_name() != b.child.family_name()) {
+      return a.child.family_name() < b.child.family_name();
+    }
+    if (a.child.given_name() != b.child.given_name()) {
+      return a.child.given_name() < b.child.given_name();
+    }
+    return a.child.id() < b.child.id();
+  });
+  return out;
+}
+
+Result<DeviceStatus> LocalStore::ReadStatus() {
+  Result<sql::Statement*> s = impl_->db.Cached(
+      "SELECT device_id, server_url, ca_file, COALESCE(username, ''), acked_seq, next_seq, cursor, "
+      "COALESCE(last_sync_ms, 0), COALESCE(last_sync_result, ''), "
+      "(SELECT count(*) FROM outbox), (SELECT count(*) FROM records) "
+      "FROM device WHERE singleton = 1");
+  if (!s) return s.error();
+  Result<bool> row = (*s)->Step();
+  if (!row) return row.error();
+  if (!*row) return Error::DataLoss("the store has no device row");
+  DeviceStatus st;
+  st.device_id = (*s)->ColumnText(0);
+  st.server_url = (*s)->ColumnText(1);
+  st.ca_file = (*s)->ColumnText(2);
+  st.username = (*s)->ColumnText(3);
+  st.acked_seq = static_cast<uint64_t>((*s)->ColumnInt(4));
+  st.next_seq = static_cast<uint64_t>((*s)->ColumnInt(5));
+  st.cursor = static_cast<uint64_t>((*s)->ColumnInt(6));
+  st.last_sync_ms = (*s)->ColumnInt(7);
+  st.last_sync_result = (*s)->ColumnText(8);
+  st.pending = static_cast<uint64_t>((*s)->ColumnInt(9));
+  st.records = static_cast<uint64_t>((*s)->ColumnInt(10));
+  (*s)->Reset();
+  return st;
+}
+
+Result<std::vector<RejectedMutation>> LocalStore::Rejected() {
+  Result<sql::Statement*> s = impl_->db.Cached(
+      "SELECT mutation, code, message, field, rejected_ms FROM rejected ORDER BY seq");
+  if (!s) return s.error();
+  std::vector<RejectedMutation> out;
+  for (;;) {
+    Result<bool> row = (*s)->Step();
+    if (!row) return row.error();
+    if (!*row) break;
+    RejectedMutation r;
+    if (!r.mutation.ParseFromString((*s)->ColumnBlob(0))) {
+      (*s)->Reset();
+      return Error::DataLoss("a rejected mutation is damaged in the store");
+    }
+    r.code = (*s)->ColumnText(1);
+    r.message = (*s)->ColumnText(2);
+    r.field = (*s)->ColumnText(3);
+    r.rejected_ms = (*s)->ColumnInt(4);
+    out.push_back(std::move(r));
+  }
+  (*s)->Reset();
+  return out;
+}
+
+Result<std::vector<v1::Mutation>> LocalStore::Pending(size_t limit) {
+  Result<sql::Statement*> s =
+      impl_->db.Cached("SELECT mutation FROM outbox ORDER BY seq LIMIT ?1");
+  if (!s) return s.error();
+  (*s)->BindInt(1, static_cast<int64_t>(limit));
+  std::vector<v1::Mutation> out;
+  for (;;) {
+    Result<bool> row = (*s)->Step();
+    if (!row) return row.error();
+    if (!*row) break;
+    v1::Mutation m;
+    if (!m.ParseFromString((*s)->ColumnBlob(0))) {
+      (*s)->Reset();
+      return Error::DataLoss("a pending mutation is damaged in the store");
+    }
+    out.push_back(std::move(m));
+  }
+  (*s)->Reset();
+  return out;
+}
+
+Result<PullSummary> LocalStore::ApplySyncResponse(const v1::SyncResponse& response,
+                                                  int64_t now_ms) {
+  sql::Database& db = impl_->db;
+  Result<sql::Transaction> txn = sql::Transaction::Begin(db);
+  if (!txn) return txn.error();
+  Result<Impl::DeviceRow> device = impl_->LoadDevice();
+  if (!device) return device.error();
+  if (response.next_cursor() < device->cursor) {
+    return Error::DataLoss("the server's cursor " + std::to_string(response.next_cursor()) +
+                           " is behind this device's " + std::to_string(device->cursor) +
+                           "; refusing to move back");
+  }
+  PullSummary summary;
+
+  // Rejected mutations leave the outbox for the rejected list; the rest at or below acked_seq are
+  // done.
+  for (const v1::Rejection& r : response.rejections()) {
+    if (r.seq() > response.acked_seq()) {
+      return Error::DataLoss("the server rejected seq " + std::to_string(r.seq()) +
+                             " beyond the acknowledged " + std::to_string(response.acked_seq()));
+    }
+    Result<sql::Statement*> s = db.Cached(
+        "INSERT OR REPLACE INTO rejected (seq, type, record_id, mutation, code, message, field, "
+        "rejected_ms) SELECT seq, type, record_id, mutation, ?2, ?3, ?4, ?5 FROM outbox "
+        "WHERE seq = ?1");
+    if (!s) return s.error();
+    (*s)->BindInt(1, static_cast<int64_t>(r.seq()))
+        .BindText(2, RejectionCodeName(r.code()))
+        .BindText(3, r.message())
+        .BindText(4, r.field())
+        .BindInt(5, now_ms);
+    VINCULO_RETURN_IF_ERROR((*s)->Run());
+    summary.rejected += static_cast<uint64_t>(db.Changes());
+  }
+  {
+    Result<sql::Statement*> s = db.Cached("DELETE FROM outbox WHERE seq <= ?1");
+    if (!s) return s.error();
+    (*s)->BindInt(1, static_cast<int64_t>(response.acked_seq()));
+    VINCULO_RETURN_IF_ERROR((*s)->Run());
+    summary.acknowledged = static_cast<uint64_t>(db.Changes());
+  }
+  device->acked_seq = std::max(device->acked_seq, response.acked_seq());
+
+  HybridClock clock(device->hlc);
+  clock.Advance(response.server_clock());
+  for (const v1::Change& change : response.changes()) {
+    const v1::RecordState& incoming = change.state();
+    const v1::RecordType type = TypeOf(incoming.record());
+    if (type == v1::RECORD_TYPE_UNSPECIFIED) {
+      return Error::DataLoss("the server sent a change with no record (server_seq " +
+                             std::to_string(change.server_seq()) + ")");
+    }
+    Result<std::optional<v1::RecordState>> loaded = impl_->LoadState(type, RecordId(incoming.record()));
+    if (!loaded) return loaded.error();
+    v1::RecordState state = loaded->value_or(v1::RecordState());
+    Result<bool> changed = MergeState(&state, incoming);
+    if (!changed) return changed.error();
+    if (*changed) VINCULO_RETURN_IF_ERROR(impl_->SaveState(state));
+    clock.Advance(MaxStamp(incoming).hlc());
+    ++summary.changes;
+  }
+  for (const v1::Eviction& e : response.evictions()) {
+    Result<sql::Statement*> s = db.Cached("DELETE FROM records WHERE type = ?1 AND id = ?2");
+    if (!s) return s.error();
+    (*s)->BindInt(1, e.type()).BindText(2, e.record_id());
+    VINCULO_RETURN_IF_ERROR((*s)->Run());
+    ++summary.evictions;
+  }
+  device->cursor = response.next_cursor();
+  device->hlc = clock.last();
+  VINCULO_RETURN_IF_ERROR(impl_->SaveDevice(*device));
+  VINCULO_RETURN_IF_ERROR(txn->Commit());
+  return summary;
+}
+
+Status LocalStore::RecordSyncResult(const std::string& summary_line, int64_t now_ms) {
+  Result<sql::Statement*> s = impl_->db.Cached(
+      "UPDATE device SET last_sync_ms = ?1, last_sync_result = ?2 WHERE singleton = 1");
+  if (!s) return s.error();
+  (*s)->BindInt(1, now_ms).BindText(2, summary_line);
+  return (*s)->Run();
+}
+
+Status LocalStore::SetCredentials(const std::string& username, const std::string& token) {
+  Result<sql::Statement*> s = impl_->db.Cached(
+      "UPDATE device SET username = ?1, token = ?2 WHERE singleton = 1");
+  if (!s) return s.error();
+  (*s)->BindText(1, username).BindText(2, token);
+  return (*s)->Run();
+}
+
+Result<std::string> LocalStore::Token() {
+  Result<sql::Statement*> s =
+      impl_->db.Cached("SELECT COALESCE(token, '') FROM device WHERE singleton = 1");
+  if (!s) return s.error();
+  Result<bool> row = (*s)->Step();
+  if (!row) return row.error();
+  std::string token = *row ? (*s)->ColumnText(0) : std::string();
+  (*s)->Reset();
+  if (token.empty()) return Error::Unauthenticated("this device has not logged in: run vinculo login");
+  return token;
+}
+
+}  // namespace vinculo::client

@@ -1,0 +1,153 @@
+#pragma once
+// The device's local store: every record with its field stamps, the device's identity and persisted
+// clock, the outbox of mutations waiting to be pushed, the mutations the server rejected, and the
+// pull cursor — one SQLite file in WAL mode, so that a field worker's work survives a crash or a
+// flat battery at any instant.
+//
+// Every local write and its outbox entry commit in one transaction: after a crash either both are
+// there or neither is. Every read sees only committed state.
+//
+// Thread-compatible: one LocalStore is used by one thread at a time. Two processes may open the
+// same file; SQLite serializes their writes (a writer waits up to 5 s, then Unavailable).
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "vinculo/v1/sync.pb.h"
+
+namespace vinculo::client {
+
+// The schema version this build writes (PRAGMA user_version). STORED ON DISK: a store of a newer
+// version is refused, an older one is migrated forward on open.
+inline constexpr int kStoreSchemaVersion = 1;
+
+// Identity a device is created with by `vinculo init`.
+struct DeviceSetup {
+  std::string server_url;  // e.g. "https://vinculo.example.org:8443"; remembered, not contacted
+  std::string ca_file;     // the CA certificate that signs the server's certificate
+  std::string device_id;   // empty: a new UUIDv7 is made
+};
+
+// What `vinculo status` shows.
+struct DeviceStatus {
+  std::string device_id;
+  std::string server_url;
+  std::string ca_file;
+  std::string username;          // empty until login
+  uint64_t pending = 0;          // mutations waiting to be pushed
+  uint64_t acked_seq = 0;        // the highest seq the server acknowledged
+  uint64_t next_seq = 1;         // the seq the next local write gets
+  uint64_t cursor = 0;           // server_seq of the last change pulled
+  int64_t last_sync_ms = 0;      // 0: never synced
+  std::string last_sync_result;  // one line, e.g. "pushed 3, pulled 12, rejected 0, conflicts 1"
+  uint64_t records = 0;          // records held, deleted ones included
+};
+
+// A mutation the server refused. It stays on the device, visibly, until the worker deals with it.
+struct RejectedMutation {
+  v1::Mutation mutation;
+  std::string code;     // e.g. "invalid", "forbidden"
+  std::string message;
+  std::string field;
+  int64_t rejected_ms = 0;
+};
+
+// One line of the caseload.
+struct CaseloadEntry {
+  v1::Child child;
+  std::string last_visit_at;   // visited_at of the latest visit, empty when never visited
+  std::string next_visit_due;  // next_visit_due agreed at the latest visit, empty when none
+  bool overdue = false;        // next_visit_due is before today, or no visit and no due date
+  int64_t days_overdue = 0;    // days past next_visit_due (0 when not overdue or no due date)
+};
+
+// What applying a sync reply changed.
+struct PullSummary {
+  uint64_t acknowledged = 0;  // outbox entries removed (applied or rejected)
+  uint64_t rejected = 0;
+  uint64_t changes = 0;
+  uint64_t evictions = 0;
+};
+
+class LocalStore {
+ public:
+  // Creates a new store at `path`. Fails with AlreadyExists when the file exists (a store is never
+  // overwritten), InvalidArgument when the setup is incomplete.
+  static Result<LocalStore> Create(const std::string& path, const DeviceSetup& setup,
+                                   int64_t now_ms);
+
+  // Opens an existing store. NotFound when missing; DataLoss when the file is not a Vínculo store or
+  // is damaged; FailedPrecondition when it was written by a newer Vínculo. Never repairs or
+  // overwrites anything.
+  static Result<LocalStore> Open(const std::string& path);
+
+  LocalStore(LocalStore&&) noexcept;
+  LocalStore& operator=(LocalStore&&) noexcept;
+  ~LocalStore();
+
+  // ---- Local writes. Each validates the whole resulting record, then commits the record and its
+  // outbox entry together. On any error nothing is written. `now_ms` is the wall clock.
+
+  // Adds a new record. An empty id gets a new UUIDv7; a given id must be a UUID not yet used.
+  // Returns the id.
+  Result<std::string> Add(const v1::Record& record, int64_t now_ms);
+
+  // Changes `fields` (field numbers of the record message) of an existing record to their values in
+  // `values` (a record of the same kind; a listed field absent there is cleared). NotFound for an
+  // unknown or deleted id; InvalidArgument naming the field for an invalid result.
+  Status Update(v1::RecordType type, const std::string& id, const v1::Record& values,
+                const std::vector<uint32_t>& fields, int64_t now_ms);
+
+  // Deletes (tombstones) a record. NotFound when unknown or already deleted.
+  Status Delete(v1::RecordType type, const std::string& id, int64_t now_ms);
+
+  // ---- Reads.
+
+  // A record with its stamps. NotFound when unknown; a deleted record is returned (check
+  // `deleted`) only when `include_deleted`.
+  Result<v1::RecordState> Get(v1::RecordType type, const std::string& id,
+                              bool include_deleted = false);
+
+  // Every record of `type`, ordered by id (UUIDv7: creation order).
+  Result<std::vector<v1::RecordState>> List(v1::RecordType type, bool include_deleted = false);
+
+  // The children whose case is not closed, with their latest visit and next visit due: overdue
+  // first (most days overdue first), then by next visit due, then by name. `today` is YYYY-MM-DD.
+  Result<std::vector<CaseloadEntry>> Caseload(const std::string& today);
+
+  Result<DeviceStatus> ReadStatus();
+  Result<std::vector<RejectedMutation>> Rejected();
+
+  // Every record with its stamps, deleted ones included, ordered by kind then id: the same records
+  // yield the same sequence on every device.
+  Result<std::vector<v1::RecordState>> ExportAll();
+
+  // ---- Sync support.
+
+  // The outbox: pending mutations in seq order, at most `limit`.
+  Result<std::vector<v1::Mutation>> Pending(size_t limit);
+
+  // Applies one sync reply in one transaction: drops acknowledged outbox entries (keeping rejected
+  // ones in the rejected list), merges the changes, removes evicted records, advances the cursor to
+  // next_cursor, folds in the server clock, and records `summary_line` as the last sync result.
+  // A reply whose next_cursor is below the current cursor is refused (DataLoss): the cursor never
+  // moves back and never past what was applied.
+  Result<PullSummary> ApplySyncResponse(const v1::SyncResponse& response, int64_t now_ms);
+
+  Status RecordSyncResult(const std::string& summary_line, int64_t now_ms);
+  Status SetCredentials(const std::string& username, const std::string& token);
+  Result<std::string> Token();
+
+  const std::string& device_id() const;
+
+ private:
+  struct Impl;
+  explicit LocalStore(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace vinculo::client

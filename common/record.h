@@ -1,0 +1,45 @@
+#pragma once
+// Helpers over the Record envelope (proto/vinculo/v1/records.proto): which kind a record is, its id,
+// the message inside, and the two fields every record type shares. Pure functions, no I/O.
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "vinculo/v1/records.pb.h"
+
+namespace vinculo {
+
+namespace v1 = ::vinculo::v1;
+
+// Field numbers shared by every record message. STORED AND ON THE WIRE.
+inline constexpr int kIdField = 1;
+inline constexpr int kDeletedField = 15;
+
+// The record type of `record` (RECORD_TYPE_UNSPECIFIED when the oneof is unset).
+v1::RecordType TypeOf(const v1::Record& record);
+
+// The message inside `record` (a Child, a Family, ...), or nullptr when the oneof is unset.
+const google::protobuf::Message* RecordMessage(const v1::Record& record);
+
+// The message of `type` inside `record`, switching the oneof to `type` (and clearing another kind)
+// if needed. REQUIRES: type is not RECORD_TYPE_UNSPECIFIED.
+google::protobuf::Message* MutableRecordMessage(v1::Record* record, v1::RecordType type);
+
+// The descriptor of the message for `type`, or nullptr for RECORD_TYPE_UNSPECIFIED.
+const google::protobuf::Descriptor* RecordDescriptor(v1::RecordType type);
+
+// The record's id, empty when unset.
+const std::string& RecordId(const v1::Record& record);
+
+// True when the record carries the tombstone.
+bool IsDeleted(const v1::Record& record);
+
+// The short name of a record type used in the CLI, logs and docs: "child", "family", "contact",
+// "visit", "placement". "unspecified" for RECORD_TYPE_UNSPECIFIED.
+std::string_view RecordTypeName(v1::RecordType type);
+
+// The inverse of RecordTypeName; nullopt for an unknown name.
+std::optional<v1::RecordType> ParseRecordTypeName(std::string_view name);
+
+}  // namespace vinculo

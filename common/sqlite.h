@@ -1,0 +1,123 @@
+#pragma once
+// A small RAII wrapper over SQLite, shared by the device store and the server store. sqlite3.h stays
+// out of this header. Errors come back as values: a damaged or foreign file is DataLoss, a locked
+// database Unavailable, anything else Internal, each with SQLite's own message.
+//
+// Thread-compatible: one Database and its Statements are used by one thread at a time.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "common/result.h"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace vinculo::sql {
+
+class Database;
+
+// A prepared statement. Bind parameters by 1-based index, Step through rows, read columns by
+// 0-based index. Owned by its creator; a Statement from Database::Cached is owned by the Database.
+class Statement {
+ public:
+  Statement() = default;
+  Statement(Statement&& other) noexcept;
+  Statement& operator=(Statement&& other) noexcept;
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+  ~Statement();
+
+  Statement& BindInt(int index, int64_t value);
+  Statement& BindDouble(int index, double value);
+  Statement& BindText(int index, std::string_view value);
+  Statement& BindBlob(int index, std::string_view value);
+  Statement& BindNull(int index);
+
+  // Advances to the next row: true when a row is ready, false when done.
+  Result<bool> Step();
+  // Steps until done; for statements that return no rows.
+  Status Run();
+  // Clears bindings and rewinds, ready to bind and step again.
+  void Reset();
+
+  int64_t ColumnInt(int index) const;
+  double ColumnDouble(int index) const;
+  std::string ColumnText(int index) const;
+  std::string ColumnBlob(int index) const;
+  bool ColumnIsNull(int index) const;
+
+ private:
+  friend class Database;
+  Statement(sqlite3_stmt* stmt, sqlite3* db) : stmt_(stmt), db_(db) {}
+  sqlite3_stmt* stmt_ = nullptr;
+  sqlite3* db_ = nullptr;
+};
+
+struct OpenOptions {
+  bool create = false;          // create the file if missing (else NotFound)
+  bool read_only = false;
+  int busy_timeout_ms = 5000;   // how long a writer waits for a lock before Unavailable
+};
+
+class Database {
+ public:
+  // Opens (or creates) the database at `path` (":memory:" for a private in-memory database), turns
+  // on foreign keys, and reads the header so that a file that is not a database is DataLoss here,
+  // not at the first query.
+  static Result<Database> Open(const std::string& path, const OpenOptions& options = {});
+
+  Database() = default;
+  Database(Database&& other) noexcept;
+  Database& operator=(Database&& other) noexcept;
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+  ~Database();
+
+  // Runs one or more statements that return no rows.
+  Status Exec(std::string_view sql);
+  // A new prepared statement, owned by the caller.
+  Result<Statement> Prepare(std::string_view sql);
+  // A prepared statement kept for reuse, reset and ready to bind. Owned by the Database; valid until
+  // it is closed. For statements on hot paths.
+  Result<Statement*> Cached(std::string_view sql);
+
+  int64_t LastInsertRowId() const;
+  int Changes() const;
+  bool in_transaction() const;
+
+  // The value of PRAGMA user_version: the schema version this file was migrated to.
+  Result<int> UserVersion();
+
+  sqlite3* handle() const { return db_; }
+
+ private:
+  explicit Database(sqlite3* db) : db_(db) {}
+  void Close();
+  sqlite3* db_ = nullptr;
+  std::unordered_map<std::string, std::unique_ptr<Statement>> cache_;
+};
+
+// BEGIN IMMEDIATE ... COMMIT, rolled back by the destructor unless committed. Nothing of a failed or
+// abandoned transaction is ever visible.
+class Transaction {
+ public:
+  static Result<Transaction> Begin(Database& db);
+  Transaction(Transaction&& other) noexcept : db_(other.db_) { other.db_ = nullptr; }
+  Transaction& operator=(Transaction&&) = delete;
+  Transaction(const Transaction&) = delete;
+  ~Transaction();
+  Status Commit();
+
+ private:
+  explicit Transaction(Database* db) : db_(db) {}
+  Database* db_ = nullptr;
+};
+
+// The Error for SQLite result code `rc` on `db`, with `what` as context.
+Error SqliteError(sqlite3* db, int rc, std::string_view what);
+
+}  // namespace vinculo::sql

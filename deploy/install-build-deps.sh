@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages Vínculo needs to build and test, skipping those already present.
+# Runs apt-get directly as root, through sudo otherwise. Safe to run again: it does nothing when
+# everything is installed.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build ccache pkg-config
+  libboost1.81-dev            # Asio C++20 coroutines need 1.81 with g++ 12 (1.74 does not compile)
+  libprotobuf-dev protobuf-compiler
+  libsqlite3-dev sqlite3
+  libssl-dev openssl
+  libgtest-dev libgmock-dev libbenchmark-dev
+  libcli11-dev
+  zlib1g-dev libzstd-dev
+)
+if [ "${VINCULO_WITH_FUZZ:-0}" = 1 ]; then packages+=(clang); fi
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "Installing missing packages: ${missing[*]}"
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"

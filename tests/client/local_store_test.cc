@@ -1,0 +1,303 @@
+#include "client/local_store.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "common/merge.h"
+#include "common/record.h"
+#include "common/sqlite.h"
+
+namespace vinculo::client {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr int64_t kNow = 1'780'000'000'000;  // 2026-05-28 in Unix ms
+constexpr char kToday[] = "2026-05-28";
+
+class LocalStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("vinculo-store-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    path_ = (dir_ / "store.db").string();
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  LocalStore NewStore() {
+    Result<LocalStore> store =
+        LocalStore::Create(path_, {.server_url = "https://127.0.0.1:8443", .ca_file = "ca.pem"}, kNow);
+    EXPECT_TRUE(store.has_value()) << store.error().ToString();
+    return std::move(store).value();
+  }
+
+  static v1::Record Child(std::string given, std::string family = "Quispe") {
+    v1::Record r;
+    v1::Child* c = r.mutable_child();
+    c->set_given_name(std::move(given));
+    c->set_family_name(std::move(family));
+    c->set_region("Cusco");
+    c->set_status(v1::CASE_STATUS_OPEN);
+    c->set_placement(v1::PLACEMENT_RESIDENTIAL_INSTITUTION);
+    return r;
+  }
+
+  static v1::Record Visit(const std::string& child_id, std::string at, std::string due) {
+    v1::Record r;
+    v1::HomeVisit* v = r.mutable_home_visit();
+    v->set_child_id(child_id);
+    v->set_worker("ana");
+    v->set_visited_at(std::move(at));
+    v->set_kind(v1::VISIT_KIND_FOLLOW_UP);
+    v->set_next_visit_due(std::move(due));
+    return r;
+  }
+
+  fs::path dir_;
+  std::string path_;
+};
+
+TEST_F(LocalStoreTest, CreateThenOpenKeepsIdentity) {
+  std::string device_id;
+  {
+    LocalStore store = NewStore();
+    device_id = store.device_id();
+  }
+  Result<LocalStore> reopened = LocalStore::Open(path_);
+  ASSERT_TRUE(reopened.has_value()) << reopened.error().ToString();
+  EXPECT_EQ(reopened->device_id(), device_id);
+  Result<DeviceStatus> status = reopened->ReadStatus();
+  ASSERT_TRUE(status.has_value());
+  EXPECT_EQ(status->server_url, "https://127.0.0.1:8443");
+  EXPECT_EQ(status->pending, 0u);
+  EXPECT_EQ(status->next_seq, 1u);
+}
+
+TEST_F(LocalStoreTest, CreateNeverOverwritesAnExistingFile) {
+  { LocalStore store = NewStore(); }
+  Result<LocalStore> again = LocalStore::Create(path_, {.server_url = "u", .ca_file = "c"}, kNow);
+  ASSERT_FALSE(again.has_value());
+  EXPECT_EQ(again.error().code, ErrorCode::kAlreadyExists);
+
+  const std::string other = (dir_ / "notes.txt").string();
+  std::ofstream(other) << "grocery list";
+  Result<LocalStore> over = LocalStore::Create(other, {.server_url = "u", .ca_file = "c"}, kNow);
+  ASSERT_FALSE(over.has_value());
+  std::ifstream in(other);
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_EQ(text, "grocery list");
+}
+
+TEST_F(LocalStoreTest, OpenRefusesMissingForeignAndNewerFiles) {
+  EXPECT_EQ(LocalStore::Open(path_).error().code, ErrorCode::kNotFound);
+
+  const std::string garbage = (dir_ / "garbage.db").string();
+  std::ofstream(garbage) << std::string(4096, 'x');
+  Result<LocalStore> g = LocalStore::Open(garbage);
+  ASSERT_FALSE(g.has_value());
+  EXPECT_EQ(g.error().code, ErrorCode::kDataLoss) << g.error().ToString();
+  EXPECT_EQ(fs::file_size(garbage), 4096u);  // untouched
+
+  const std::string foreign = (dir_ / "foreign.db").string();
+  {
+    auto db = sql::Database::Open(foreign, {.create = true});
+    ASSERT_TRUE(db.has_value());
+    ASSERT_TRUE(db->Exec("CREATE TABLE t (x); INSERT INTO t VALUES (1);").ok());
+  }
+  Result<LocalStore> f = LocalStore::Open(foreign);
+  ASSERT_FALSE(f.has_value());
+  EXPECT_EQ(f.error().code, ErrorCode::kDataLoss);
+
+  { LocalStore store = NewStore(); }
+  {
+    auto db = sql::Database::Open(path_);
+    ASSERT_TRUE(db.has_value());
+    ASSERT_TRUE(db->Exec("PRAGMA user_version = 99").ok());
+  }
+  Result<LocalStore> newer = LocalStore::Open(path_);
+  ASSERT_FALSE(newer.has_value());
+  EXPECT_EQ(newer.error().code, ErrorCode::kFailedPrecondition);
+}
+
+TEST_F(LocalStoreTest, AddCommitsRecordAndOutboxTogether) {
+  LocalStore store = NewStore();
+  Result<std::string> id = store.Add(Child("Lucía", "Mamani Ñusta"), kNow);
+  ASSERT_TRUE(id.has_value()) << id.error().ToString();
+  Result<v1::RecordState> got = store.Get(v1::RECORD_TYPE_CHILD, *id);
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->record().child().given_name(), "Lucía");
+  EXPECT_EQ(got->record().child().family_name(), "Mamani Ñusta");
+  EXPECT_EQ(FieldStampOf(*got, 2).device(), store.device_id());
+
+  Result<std::vector<v1::Mutation>> pending = store.Pending(100);
+  ASSERT_TRUE(pending.has_value());
+  ASSERT_EQ(pending->size(), 1u);
+  EXPECT_EQ((*pending)[0].seq(), 1u);
+  EXPECT_EQ(RecordId((*pending)[0].record()), *id);
+  EXPECT_EQ(store.ReadStatus()->next_seq, 2u);
+}
+
+TEST_F(LocalStoreTest, InvalidRecordWritesNothingAndNamesTheField) {
+  LocalStore store = NewStore();
+  v1::Record bad = Child("Lucía");
+  bad.mutable_child()->set_birth_date("2019-02-30");
+  Result<std::string> id = store.Add(bad, kNow);
+  ASSERT_FALSE(id.has_value());
+  EXPECT_EQ(id.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(id.error().field, "child.birth_date");
+  EXPECT_EQ(store.ReadStatus()->pending, 0u);
+  EXPECT_EQ(store.ReadStatus()->records, 0u);
+  EXPECT_EQ(store.ReadStatus()->next_seq, 1u);
+}
+
+TEST_F(LocalStoreTest, UpdateChangesOnlyTheGivenFields) {
+  LocalStore store = NewStore();
+  const std::string id = *store.Add(Child("Lucía"), kNow);
+  v1::Record change;
+  change.mutable_child()->set_placement(v1::PLACEMENT_KINSHIP_CARE);
+  ASSERT_TRUE(store.Update(v1::RECORD_TYPE_CHILD, id, change, {9}, kNow + 1).ok());
+  v1::RecordState state = *store.Get(v1::RECORD_TYPE_CHILD, id);
+  EXPECT_EQ(state.record().child().placement(), v1::PLACEMENT_KINSHIP_CARE);
+  EXPECT_EQ(state.record().child().given_name(), "Lucía");
+  EXPECT_EQ(store.ReadStatus()->pending, 2u);
+
+  // Clearing a required field is refused; nothing changes.
+  v1::Record clear;
+  clear.mutable_child();
+  Status s = store.Update(v1::RECORD_TYPE_CHILD, id, clear, {2}, kNow + 2);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().field, "child.given_name");
+  EXPECT_EQ(store.Get(v1::RECORD_TYPE_CHILD, id)->record().child().given_name(), "Lucía");
+  EXPECT_EQ(store.ReadStatus()->pending, 2u);
+
+  Status missing = store.Update(v1::RECORD_TYPE_CHILD, "01890a5d-ac96-774b-bcce-b302099a8057",
+                                change, {9}, kNow);
+  EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
+}
+
+TEST_F(LocalStoreTest, DeleteTombstonesAndHides) {
+  LocalStore store = NewStore();
+  const std::string id = *store.Add(Child("Lucía"), kNow);
+  ASSERT_TRUE(store.Delete(v1::RECORD_TYPE_CHILD, id, kNow + 1).ok());
+  EXPECT_EQ(store.Get(v1::RECORD_TYPE_CHILD, id).error().code, ErrorCode::kNotFound);
+  EXPECT_TRUE(store.Get(v1::RECORD_TYPE_CHILD, id, true)->record().child().deleted());
+  EXPECT_TRUE(store.List(v1::RECORD_TYPE_CHILD)->empty());
+  EXPECT_EQ(store.List(v1::RECORD_TYPE_CHILD, true)->size(), 1u);
+  EXPECT_EQ(store.Delete(v1::RECORD_TYPE_CHILD, id, kNow + 2).error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(store.ReadStatus()->pending, 2u);
+}
+
+TEST_F(LocalStoreTest, CaseloadPutsOverdueFirst) {
+  LocalStore store = NewStore();
+  const std::string on_time = *store.Add(Child("Ana"), kNow);
+  const std::string late = *store.Add(Child("Beto"), kNow);
+  const std::string very_late = *store.Add(Child("Carla"), kNow);
+  const std::string never = *store.Add(Child("Dario"), kNow);
+  v1::Record closed = Child("Eva");
+  closed.mutable_child()->set_status(v1::CASE_STATUS_CLOSED);
+  ASSERT_TRUE(store.Add(closed, kNow).has_value());
+
+  ASSERT_TRUE(store.Add(Visit(on_time, "2026-05-20T10:00:00-05:00", "2026-06-10"), kNow));
+  ASSERT_TRUE(store.Add(Visit(late, "2026-05-01T10:00:00-05:00", "2026-05-20"), kNow));
+  // Two visits for Carla: the latest one's due date counts.
+  ASSERT_TRUE(store.Add(Visit(very_late, "2026-03-01T10:00:00Z", "2026-03-15"), kNow));
+  ASSERT_TRUE(store.Add(Visit(very_late, "2026-04-01T10:00:00Z", "2026-04-28"), kNow));
+
+  Result<std::vector<CaseloadEntry>> caseload = store.Caseload(kToday);
+  ASSERT_TRUE(caseload.has_value()) << caseload.error().ToString();
+  ASSERT_EQ(caseload->size(), 4u);
+  EXPECT_EQ((*caseload)[0].child.given_name(), "Carla");
+  EXPECT_EQ((*caseload)[0].days_overdue, 30);
+  EXPECT_EQ((*caseload)[0].last_visit_at, "2026-04-01T10:00:00Z");
+  EXPECT_EQ((*caseload)[1].child.given_name(), "Beto");
+  EXPECT_EQ((*caseload)[1].days_overdue, 8);
+  EXPECT_EQ((*caseload)[2].child.given_name(), "Dario");
+  EXPECT_TRUE((*caseload)[2].overdue);
+  EXPECT_EQ((*caseload)[3].child.given_name(), "Ana");
+  EXPECT_FALSE((*caseload)[3].overdue);
+  EXPECT_EQ((*caseload)[3].next_visit_due, "2026-06-10");
+}
+
+TEST_F(LocalStoreTest, SyncResponseAcksRejectsMergesEvictsAndAdvancesCursor) {
+  LocalStore store = NewStore();
+  const std::string a = *store.Add(Child("Ana"), kNow);
+  const std::string b = *store.Add(Child("Beto"), kNow);
+  const std::string c = *store.Add(Child("Carla"), kNow);
+
+  v1::SyncResponse reply;
+  reply.set_acked_seq(2);
+  v1::Rejection* r = reply.add_rejections();
+  r->set_seq(2);
+  r->set_code(v1::REJECTION_CODE_FORBIDDEN);
+  r->set_message("region Lima is not yours");
+  r->set_field("child.region");
+  // A change from another device to Ana's record, with a higher stamp.
+  v1::Change* change = reply.add_changes();
+  change->set_server_seq(7);
+  v1::RecordState theirs = *store.Get(v1::RECORD_TYPE_CHILD, a);
+  theirs.mutable_record()->mutable_child()->set_given_name("Ana María");
+  for (auto& fs : *theirs.mutable_stamps()) {
+    if (fs.field() == 2) *fs.mutable_stamp() = MakeStamp(MakeHlc(kNow + 60'000, 0), "other");
+  }
+  *change->mutable_state() = theirs;
+  v1::Eviction* e = reply.add_evictions();
+  e->set_server_seq(8);
+  e->set_type(v1::RECORD_TYPE_CHILD);
+  e->set_record_id(c);
+  reply.set_next_cursor(8);
+  reply.set_server_clock(MakeHlc(kNow + 120'000, 0));
+
+  Result<PullSummary> applied = store.ApplySyncResponse(reply, kNow + 1);
+  ASSERT_TRUE(applied.has_value()) << applied.error().ToString();
+  EXPECT_EQ(applied->acknowledged, 2u);
+  EXPECT_EQ(applied->rejected, 1u);
+  EXPECT_EQ(store.Get(v1::RECORD_TYPE_CHILD, a)->record().child().given_name(), "Ana María");
+  EXPECT_EQ(store.Get(v1::RECORD_TYPE_CHILD, c).error().code, ErrorCode::kNotFound);
+  EXPECT_TRUE(store.Get(v1::RECORD_TYPE_CHILD, b).has_value());  // rejected stays visible
+
+  DeviceStatus status = *store.ReadStatus();
+  EXPECT_EQ(status.cursor, 8u);
+  EXPECT_EQ(status.acked_seq, 2u);
+  EXPECT_EQ(status.pending, 1u);  // seq 3 still waits
+  std::vector<RejectedMutation> rejected = *store.Rejected();
+  ASSERT_EQ(rejected.size(), 1u);
+  EXPECT_EQ(rejected[0].code, "forbidden");
+  EXPECT_EQ(rejected[0].field, "child.region");
+  EXPECT_EQ(RecordId(rejected[0].mutation.record()), b);
+
+  // The next local write stamps above the server clock it observed.
+  ASSERT_TRUE(store.Delete(v1::RECORD_TYPE_CHILD, b, kNow + 2).ok());
+  EXPECT_GT(FieldStampOf(*store.Get(v1::RECORD_TYPE_CHILD, b, true), 15).hlc(),
+            MakeHlc(kNow + 120'000, 0));
+
+  // A reply that would move the cursor back is refused and changes nothing.
+  v1::SyncResponse back;
+  back.set_next_cursor(3);
+  back.set_acked_seq(4);
+  Result<PullSummary> refused = store.ApplySyncResponse(back, kNow + 3);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(store.ReadStatus()->cursor, 8u);
+  EXPECT_EQ(store.ReadStatus()->pending, 2u);
+}
+
+TEST_F(LocalStoreTest, ExportIsOrderedAndIncludesTombstones) {
+  LocalStore store = NewStore();
+  const std::string a = *store.Add(Child("Ana"), kNow);
+  ASSERT_TRUE(store.Add(Visit(a, "2026-05-20T10:00:00-05:00", ""), kNow));
+  const std::string b = *store.Add(Child("Beto"), kNow + 5);
+  ASSERT_TRUE(store.Delete(v1::RECORD_TYPE_CHILD, b, kNow + 6).ok());
+  std::vector<v1::RecordState> all = *store.ExportAll();
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(RecordId(all[0].record()), a);
+  EXPECT_EQ(RecordId(all[1].record()), b);
+  EXPECT_TRUE(all[1].record().child().deleted());
+  EXPECT_EQ(TypeOf(all[2].record()), v1::RECORD_TYPE_HOME_VISIT);
+}
+
+}  // namespace
+}  // namespace vinculo::client
