@@ -14,45 +14,6 @@
 namespace vinculo::client {
 namespace {
 
-// The columns of `records` that queries use, taken from the record.
-struct IndexColumns {
-  std::string child_id;
-  std::string family_id;
-  std::optional<int64_t> at_ms;  // the instant the record is about: a visit, a placement change
-  std::string at_text;           // the same as written
-  std::string due;               // a visit's next_visit_due
-};
-
-IndexColumns ColumnsOf(const v1::Record& record) {
-  IndexColumns c;
-  switch (record.kind_case()) {
-    case v1::Record::kChild:
-      c.family_id = record.child().family_id();
-      break;
-    case v1::Record::kContact:
-      c.child_id = record.contact().child_id();
-      c.family_id = record.contact().family_id();
-      break;
-    case v1::Record::kHomeVisit:
-      c.child_id = record.home_visit().child_id();
-      c.family_id = record.home_visit().family_id();
-      c.at_ms = ParseTimestamp(record.home_visit().visited_at());
-      c.at_text = record.home_visit().visited_at();
-      c.due = record.home_visit().next_visit_due();
-      break;
-    case v1::Record::kPlacementChange:
-      c.child_id = record.placement_change().child_id();
-      if (auto days = ParseDate(record.placement_change().changed_on())) {
-        c.at_ms = *days * 86'400'000;
-      }
-      c.at_text = record.placement_change().changed_on();
-      break;
-    default:
-      break;
-  }
-  return c;
-}
-
 void BindOptionalText(sql::Statement* s, int index, const std::string& text) {
   if (text.empty()) {
     s->BindNull(index);
@@ -123,7 +84,7 @@ struct LocalStore::Impl {
         "child_id = excluded.child_id, family_id = excluded.family_id, at_ms = excluded.at_ms, "
         "at_text = excluded.at_text, due = excluded.due");
     if (!s) return s.error();
-    const IndexColumns c = ColumnsOf(state.record());
+    const RecordRefs c = RefsOf(state.record());
     (*s)->BindInt(1, TypeOf(state.record()))
         .BindText(2, RecordId(state.record()))
         .BindBlob(3, state.SerializeAsString())

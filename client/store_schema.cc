@@ -64,18 +64,10 @@ constexpr const char* kMigrations[] = {
 };
 static_assert(std::size(kMigrations) == kStoreSchemaVersion);
 
-Result<int64_t> ApplicationId(sql::Database& db) {
-  Result<sql::Statement> s = db.Prepare("PRAGMA application_id");
-  if (!s) return s.error();
-  Result<bool> row = s->Step();
-  if (!row) return row.error();
-  return *row ? s->ColumnInt(0) : 0;
-}
-
 }  // namespace
 
 Status CheckIsStore(sql::Database& db, const std::string& path) {
-  Result<int64_t> id = ApplicationId(db);
+  Result<int64_t> id = db.QueryInt("PRAGMA application_id");
   if (!id) return id.error();
   if (*id != kStoreApplicationId) {
     return Error::DataLoss(path + " is not a Vínculo store");

@@ -1,5 +1,7 @@
 #include "common/record.h"
 
+#include "common/civil_time.h"
+
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/reflection.h>
 
@@ -75,6 +77,39 @@ std::optional<v1::RecordType> ParseRecordTypeName(std::string_view name) {
     if (n == name) return t;
   }
   return std::nullopt;
+}
+
+RecordRefs RefsOf(const v1::Record& record) {
+  RecordRefs refs;
+  switch (record.kind_case()) {
+    case v1::Record::kChild:
+      refs.family_id = record.child().family_id();
+      refs.worker = record.child().assigned_worker();
+      break;
+    case v1::Record::kContact:
+      refs.child_id = record.contact().child_id();
+      refs.family_id = record.contact().family_id();
+      break;
+    case v1::Record::kHomeVisit:
+      refs.child_id = record.home_visit().child_id();
+      refs.family_id = record.home_visit().family_id();
+      refs.worker = record.home_visit().worker();
+      refs.at_ms = ParseTimestamp(record.home_visit().visited_at());
+      refs.at_text = record.home_visit().visited_at();
+      refs.due = record.home_visit().next_visit_due();
+      break;
+    case v1::Record::kPlacementChange:
+      refs.child_id = record.placement_change().child_id();
+      if (auto days = ParseDate(record.placement_change().changed_on())) {
+        refs.at_ms = *days * 86'400'000;
+      }
+      refs.at_text = record.placement_change().changed_on();
+      break;
+    case v1::Record::kFamily:
+    case v1::Record::KIND_NOT_SET:
+      break;
+  }
+  return refs;
 }
 
 }  // namespace vinculo

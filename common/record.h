@@ -42,4 +42,16 @@ std::string_view RecordTypeName(v1::RecordType type);
 // The inverse of RecordTypeName; nullopt for an unknown name.
 std::optional<v1::RecordType> ParseRecordTypeName(std::string_view name);
 
+// What a record points at and when it happened, as stores index it (copied out of the record into
+// columns so that queries need not decode every record).
+struct RecordRefs {
+  std::string child_id;           // contact, visit, placement change: the child; empty otherwise
+  std::string family_id;          // child, contact, visit: the household, if set
+  std::string worker;             // child: assigned_worker; visit: worker
+  std::optional<int64_t> at_ms;   // visit: visited_at; placement change: changed_on (Unix ms)
+  std::string at_text;            // the same as written in the record
+  std::string due;                // visit: next_visit_due
+};
+RecordRefs RefsOf(const v1::Record& record);
+
 }  // namespace vinculo

@@ -86,6 +86,11 @@ class [[nodiscard]] Result {
 
   const Error& error() const { assert(!has_value()); return std::get<1>(v_); }
 
+  template <typename U>
+  T value_or(U&& fallback) const& {
+    return has_value() ? std::get<0>(v_) : static_cast<T>(std::forward<U>(fallback));
+  }
+
  private:
   std::variant<T, Error> v_;
 };

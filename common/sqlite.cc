@@ -176,14 +176,18 @@ int64_t Database::LastInsertRowId() const { return sqlite3_last_insert_rowid(db_
 int Database::Changes() const { return sqlite3_changes(db_); }
 bool Database::in_transaction() const { return sqlite3_get_autocommit(db_) == 0; }
 
-Result<int> Database::UserVersion() {
-  Result<Statement*> stmt = Cached("PRAGMA user_version");
+Result<int64_t> Database::QueryInt(std::string_view sql) {
+  Result<Statement> stmt = Prepare(sql);
   if (!stmt) return stmt.error();
-  Result<bool> row = (*stmt)->Step();
+  Result<bool> row = stmt->Step();
   if (!row) return row.error();
-  int version = static_cast<int>((*stmt)->ColumnInt(0));
-  (*stmt)->Reset();
-  return version;
+  return *row ? stmt->ColumnInt(0) : 0;
+}
+
+Result<int> Database::UserVersion() {
+  Result<int64_t> version = QueryInt("PRAGMA user_version");
+  if (!version) return version.error();
+  return static_cast<int>(*version);
 }
 
 // ---- Transaction ----

@@ -89,6 +89,10 @@ class Database {
   int Changes() const;
   bool in_transaction() const;
 
+  // The first column of the first row of `sql` as an integer (0 when there is no row), for pragmas
+  // and counts. The statement is finished before this returns.
+  Result<int64_t> QueryInt(std::string_view sql);
+
   // The value of PRAGMA user_version: the schema version this file was migrated to.
   Result<int> UserVersion();
 

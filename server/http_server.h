@@ -1,0 +1,53 @@
+#pragma once
+// The HTTPS transport: Boost.Beast on Asio C++20 coroutines (all of it in http_server.cc).
+// Each connection is one short coroutine loop: set a timeout → read a request (with a body limit)
+// → hand it to the handler on the store thread → write the response. TLS 1.2 minimum, HTTP/1.1
+// keep-alive, a limit on connections. One log line per request on stderr.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "common/result.h"
+#include "server/http_types.h"
+
+namespace vinculo::server {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  uint16_t port = 8443;             // 0: any free port (see HttpsServer::port)
+  std::string cert_file;            // PEM certificate chain
+  std::string key_file;             // PEM private key
+  int io_threads = 2;
+  size_t max_body_bytes = 32 << 20;  // larger requests get 413
+  int max_connections = 2000;        // further connections are closed at once
+  int handshake_timeout_s = 15;
+  int read_timeout_s = 30;           // a slow or silent client is cut off
+  int idle_timeout_s = 60;           // a keep-alive connection with no request is closed
+  bool log_requests = true;
+};
+
+class HttpsServer {
+ public:
+  // Called on the server's single store thread, one request at a time; returns the response.
+  using Handler = std::function<HttpResponse(const HttpRequest&)>;
+
+  // Binds the listening socket and loads the certificate; InvalidArgument naming the file for a bad
+  // certificate or key, Unavailable when the address cannot be bound.
+  static Result<std::unique_ptr<HttpsServer>> Create(const ServerOptions& options, Handler handler);
+
+  virtual ~HttpsServer() = default;
+
+  // The bound port (useful with port 0).
+  virtual uint16_t port() const = 0;
+
+  // Serves until Stop, or SIGINT/SIGTERM when `handle_signals`. On stop: no new connections, requests
+  // in flight finish and get their responses, idle connections close; then Run returns.
+  virtual void Run(bool handle_signals) = 0;
+
+  // Thread-safe; may be called from any thread or a signal's handler context.
+  virtual void Stop() = 0;
+};
+
+}  // namespace vinculo::server

@@ -1,0 +1,227 @@
+// vinculo-server: the sync server and its administration commands.
+#include <CLI/CLI.hpp>
+
+#include <chrono>
+#include <fstream>
+#include <iostream>
+#include <string>
+
+#include "common/civil_time.h"
+#include "server/api.h"
+#include "server/http_server.h"
+#include "server/sqlite_central_store.h"
+
+namespace vinculo::server {
+namespace {
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+int Fail(const Error& error) {
+  std::cerr << "error: " << error.ToString() << "\n";
+  return 1;
+}
+
+Result<std::unique_ptr<CentralStore>> OpenStore(const std::string& data_dir, bool create) {
+  return OpenSqliteCentralStore(data_dir, create);
+}
+
+struct ServeFlags {
+  std::string listen = "127.0.0.1:8443";
+  std::string cert, key, port_file;
+  int threads = 2;
+  size_t max_body = 32 << 20;
+  int max_connections = 2000;
+  int read_timeout = 30;
+  bool quiet = false;
+};
+
+int Serve(const std::string& data_dir, const ServeFlags& flags) {
+  const size_t colon = flags.listen.rfind(':');
+  if (colon == std::string::npos) {
+    return Fail(Error::InvalidArgument("must be HOST:PORT", "--listen"));
+  }
+  ServerOptions options;
+  options.host = flags.listen.substr(0, colon);
+  try {
+    const int port = std::stoi(flags.listen.substr(colon + 1));
+    if (port < 0 || port > 65535) throw std::out_of_range("port");
+    options.port = static_cast<uint16_t>(port);
+  } catch (const std::exception&) {
+    return Fail(Error::InvalidArgument("port must be a number from 0 to 65535", "--listen"));
+  }
+  options.cert_file = flags.cert;
+  options.key_file = flags.key;
+  options.io_threads = flags.threads;
+  options.max_body_bytes = flags.max_body;
+  options.max_connections = flags.max_connections;
+  options.read_timeout_s = flags.read_timeout;
+  options.log_requests = !flags.quiet;
+
+  Result<std::unique_ptr<CentralStore>> store = OpenStore(data_dir, /*create=*/true);
+  if (!store) return Fail(store.error());
+  ApiOptions api_options;
+  api_options.max_body_bytes = flags.max_body;
+  Api api(**store, api_options);
+  Result<std::unique_ptr<HttpsServer>> server = HttpsServer::Create(
+      options, [&api](const HttpRequest& request) { return api.Handle(request, NowMs()); });
+  if (!server) return Fail(server.error());
+  std::cout << "listening on " << options.host << ":" << (*server)->port() << std::endl;
+  if (!flags.port_file.empty()) {
+    std::ofstream(flags.port_file) << (*server)->port() << "\n";
+  }
+  (*server)->Run(/*handle_signals=*/true);
+  std::cout << "stopped" << std::endl;
+  return 0;  // the store closes cleanly as it goes out of scope
+}
+
+// The first line of standard input, without its line ending.
+std::string ReadPassword() {
+  std::string line;
+  std::getline(std::cin, line);
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  return line;
+}
+
+int AddUser(const std::string& data_dir, const std::string& username, const std::string& role_name,
+            const std::string& region) {
+  std::optional<Role> role = ParseRole(role_name);
+  if (!role) {
+    return Fail(Error::InvalidArgument(
+        "must be field_worker, regional_office, supervisor or admin", "--role"));
+  }
+  if (*role != Role::kAdmin && region.empty()) {
+    return Fail(Error::InvalidArgument("is required for a " + role_name, "--region"));
+  }
+  const std::string password = ReadPassword();
+  if (password.size() < 8) {
+    return Fail(Error::InvalidArgument("must be at least 8 characters (read from standard input)",
+                                       "password"));
+  }
+  Result<std::string> hash = HashPassword(password);
+  if (!hash) return Fail(hash.error());
+  Result<std::unique_ptr<CentralStore>> store = OpenStore(data_dir, /*create=*/true);
+  if (!store) return Fail(store.error());
+  Status s = (*store)->AddUser({.username = username,
+                                .password_hash = *hash,
+                                .role = *role,
+                                .region = *role == Role::kAdmin ? region : region,
+                                .created_ms = NowMs()});
+  if (!s.ok()) return Fail(s.error());
+  std::cout << "added " << role_name << " " << username
+            << (region.empty() ? "" : " in region " + region) << "\n";
+  return 0;
+}
+
+int ListUsers(const std::string& data_dir) {
+  Result<std::unique_ptr<CentralStore>> store = OpenStore(data_dir, false);
+  if (!store) return Fail(store.error());
+  Result<std::vector<UserRecord>> users = (*store)->ListUsers();
+  if (!users) return Fail(users.error());
+  std::printf("%-20s %-16s %-16s %s\n", "USERNAME", "ROLE", "REGION", "STATUS");
+  for (const UserRecord& u : *users) {
+    std::printf("%-20s %-16s %-16s %s\n", u.username.c_str(), std::string(RoleName(u.role)).c_str(),
+                u.region.empty() ? "-" : u.region.c_str(), u.disabled ? "disabled" : "active");
+  }
+  return 0;
+}
+
+int ListDevices(const std::string& data_dir) {
+  Result<std::unique_ptr<CentralStore>> store = OpenStore(data_dir, false);
+  if (!store) return Fail(store.error());
+  Result<std::vector<DeviceRecord>> devices = (*store)->ListDevices();
+  if (!devices) return Fail(devices.error());
+  std::printf("%-36s %-20s %-8s %-10s %s\n", "DEVICE", "USER", "STATUS", "LAST SEQ", "LAST SEEN");
+  for (const DeviceRecord& d : *devices) {
+    std::printf("%-36s %-20s %-8s %-10llu %s\n", d.device_id.c_str(), d.username.c_str(),
+                d.revoked_ms != 0 ? "revoked" : "active",
+                static_cast<unsigned long long>(d.last_seq),
+                d.last_seen_ms == 0 ? "never" : UtcTimestamp(d.last_seen_ms).c_str());
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace vinculo::server
+
+int main(int argc, char** argv) {
+  using namespace vinculo::server;
+  CLI::App app{"vinculo-server: the Vínculo sync server and its administration"};
+  app.require_subcommand(1);
+  app.fallthrough();
+  std::string data_dir;
+  app.add_option("--data", data_dir, "The data directory holding central.db")
+      ->envname("VINCULO_DATA")
+      ->required();
+
+  ServeFlags serve_flags;
+  CLI::App* serve = app.add_subcommand("serve", "Serve HTTPS until SIGTERM or SIGINT");
+  serve->add_option("--listen", serve_flags.listen, "Address and port, HOST:PORT (port 0: any)")
+      ->capture_default_str();
+  serve->add_option("--cert", serve_flags.cert, "PEM certificate chain")->required();
+  serve->add_option("--key", serve_flags.key, "PEM private key")->required();
+  serve->add_option("--threads", serve_flags.threads, "I/O threads")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  serve->add_option("--max-body", serve_flags.max_body, "Largest request body in bytes")
+      ->capture_default_str();
+  serve->add_option("--max-connections", serve_flags.max_connections, "Most open connections")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  serve->add_option("--read-timeout", serve_flags.read_timeout,
+                    "Seconds a request may take to arrive")
+      ->check(CLI::Range(1, 3600))
+      ->capture_default_str();
+  serve->add_option("--port-file", serve_flags.port_file, "Write the bound port to this file");
+  serve->add_flag("--quiet", serve_flags.quiet, "Do not log requests");
+
+  CLI::App* user = app.add_subcommand("user", "Manage users");
+  user->require_subcommand(1);
+  std::string username, role, region;
+  CLI::App* user_add = user->add_subcommand(
+      "add", "Add a user; the password is read from the first line of standard input");
+  user_add->add_option("--username", username, "The login name")->required();
+  user_add->add_option("--role", role, "field_worker, regional_office, supervisor or admin")
+      ->required();
+  user_add->add_option("--region", region, "The user's region (not for admin)");
+  CLI::App* user_list = user->add_subcommand("list", "List users");
+  CLI::App* user_disable = user->add_subcommand("disable", "Disable a user: no more logins or syncs");
+  user_disable->add_option("username", username, "The user to disable")->required();
+
+  CLI::App* device = app.add_subcommand("device", "Manage enrolled devices");
+  device->require_subcommand(1);
+  std::string device_id;
+  CLI::App* device_list = device->add_subcommand("list", "List devices");
+  CLI::App* device_revoke =
+      device->add_subcommand("revoke", "Revoke a device (a lost phone): its token stops working");
+  device_revoke->add_option("device_id", device_id, "The device to revoke")->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+
+  if (*serve) return Serve(data_dir, serve_flags);
+  if (*user_add) return AddUser(data_dir, username, role, region);
+  if (*user_list) return ListUsers(data_dir);
+  if (*user_disable) {
+    auto store = OpenSqliteCentralStore(data_dir, false);
+    if (!store) return Fail(store.error());
+    if (auto s = (*store)->SetUserDisabled(username, true); !s.ok()) return Fail(s.error());
+    std::cout << "disabled " << username << "\n";
+    return 0;
+  }
+  if (*device_list) return ListDevices(data_dir);
+  if (*device_revoke) {
+    auto store = OpenSqliteCentralStore(data_dir, false);
+    if (!store) return Fail(store.error());
+    if (auto s = (*store)->RevokeDevice(device_id, NowMs()); !s.ok()) return Fail(s.error());
+    std::cout << "revoked " << device_id << "\n";
+    return 0;
+  }
+  return 2;
+}

@@ -1,0 +1,561 @@
+#include "server/sqlite_central_store.h"
+
+#include <sys/stat.h>
+
+#include <filesystem>
+
+#include "common/record.h"
+#include "common/sqlite.h"
+
+namespace vinculo::server {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr int64_t kApplicationId = 0x56494E53;  // "VINS": a Vínculo server store
+
+// Step N takes the store from user_version N-1 to N. Append only.
+constexpr const char* kMigrations[] = {
+    R"sql(
+      CREATE TABLE meta (
+        key   TEXT PRIMARY KEY,
+        value INTEGER NOT NULL
+      );
+      INSERT INTO meta (key, value) VALUES ('clock', 0), ('last_server_seq', 0);
+      CREATE TABLE users (
+        username        TEXT PRIMARY KEY,
+        password_hash   TEXT NOT NULL,
+        role            TEXT NOT NULL,
+        region          TEXT NOT NULL,
+        disabled        INTEGER NOT NULL DEFAULT 0,
+        created_ms      INTEGER NOT NULL,
+        failed_logins   INTEGER NOT NULL DEFAULT 0,
+        failure_window_start_ms INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE TABLE devices (
+        device_id        TEXT PRIMARY KEY,
+        username         TEXT NOT NULL REFERENCES users (username),
+        token_hash       TEXT UNIQUE,
+        token_expires_ms INTEGER NOT NULL DEFAULT 0,
+        revoked_ms       INTEGER NOT NULL DEFAULT 0,
+        created_ms       INTEGER NOT NULL,
+        last_seen_ms     INTEGER NOT NULL DEFAULT 0,
+        last_seq         INTEGER NOT NULL DEFAULT 0
+      );
+      -- Every record: its RecordState, the region that scopes it, and the seq of its latest change.
+      CREATE TABLE records (
+        type       INTEGER NOT NULL,
+        id         TEXT NOT NULL,
+        state      BLOB NOT NULL,
+        region     TEXT NOT NULL,
+        deleted    INTEGER NOT NULL,
+        child_id   TEXT,
+        family_id  TEXT,
+        worker     TEXT,
+        at_ms      INTEGER,
+        due        TEXT,
+        server_seq INTEGER NOT NULL UNIQUE,
+        PRIMARY KEY (type, id)
+      ) WITHOUT ROWID;
+      CREATE INDEX records_feed ON records (region, server_seq);
+      CREATE INDEX records_by_child ON records (child_id) WHERE child_id IS NOT NULL;
+      -- A record leaving a region (its case moved): devices of that region get an eviction.
+      CREATE TABLE scope_exits (
+        old_region TEXT NOT NULL,
+        server_seq INTEGER NOT NULL,
+        type       INTEGER NOT NULL,
+        id         TEXT NOT NULL,
+        PRIMARY KEY (old_region, server_seq, type, id)
+      ) WITHOUT ROWID;
+      CREATE TABLE conflicts (
+        id            INTEGER PRIMARY KEY,
+        type          INTEGER NOT NULL,
+        record_id     TEXT NOT NULL,
+        field         INTEGER NOT NULL,
+        losing_hlc    INTEGER NOT NULL,
+        losing_device TEXT NOT NULL,
+        kind          INTEGER NOT NULL,
+        body          BLOB NOT NULL,       -- v1::Conflict
+        region        TEXT NOT NULL,
+        device_id     TEXT NOT NULL,
+        detected_ms   INTEGER NOT NULL,
+        resolved_ms   INTEGER,
+        resolved_by   TEXT,
+        resolution    TEXT,
+        UNIQUE (type, record_id, field, losing_hlc, losing_device)
+      );
+      CREATE INDEX conflicts_open ON conflicts (region, resolved_ms);
+    )sql",
+};
+static_assert(std::size(kMigrations) == kCentralSchemaVersion);
+
+UserRecord ReadUser(const sql::Statement& s) {
+  UserRecord u;
+  u.username = s.ColumnText(0);
+  u.password_hash = s.ColumnText(1);
+  u.role = ParseRole(s.ColumnText(2)).value_or(Role::kFieldWorker);
+  u.region = s.ColumnText(3);
+  u.disabled = s.ColumnInt(4) != 0;
+  u.created_ms = s.ColumnInt(5);
+  u.failed_logins = static_cast<int>(s.ColumnInt(6));
+  u.failure_window_start_ms = s.ColumnInt(7);
+  return u;
+}
+constexpr char kUserColumns[] =
+    "username, password_hash, role, region, disabled, created_ms, failed_logins, "
+    "failure_window_start_ms";
+
+DeviceRecord ReadDevice(const sql::Statement& s) {
+  DeviceRecord d;
+  d.device_id = s.ColumnText(0);
+  d.username = s.ColumnText(1);
+  d.token_hash = s.ColumnText(2);
+  d.token_expires_ms = s.ColumnInt(3);
+  d.revoked_ms = s.ColumnInt(4);
+  d.created_ms = s.ColumnInt(5);
+  d.last_seen_ms = s.ColumnInt(6);
+  d.last_seq = static_cast<uint64_t>(s.ColumnInt(7));
+  return d;
+}
+constexpr char kDeviceColumns[] =
+    "device_id, username, COALESCE(token_hash, ''), token_expires_ms, revoked_ms, created_ms, "
+    "last_seen_ms, last_seq";
+
+// Runs `s` (bound) and returns every row mapped by `read`.
+template <typename T, typename Read>
+Result<std::vector<T>> Rows(sql::Statement* s, Read read) {
+  std::vector<T> out;
+  for (;;) {
+    Result<bool> row = s->Step();
+    if (!row) {
+      s->Reset();
+      return row.error();
+    }
+    if (!*row) break;
+    out.push_back(read(*s));
+  }
+  s->Reset();
+  return out;
+}
+
+template <typename T, typename Read>
+Result<std::optional<T>> FirstRow(sql::Statement* s, Read read) {
+  Result<std::vector<T>> rows = Rows<T>(s, read);
+  if (!rows) return rows.error();
+  if (rows->empty()) return std::optional<T>();
+  return std::optional<T>(std::move(rows->front()));
+}
+
+Result<int64_t> MetaValue(sql::Database& db, const char* key) {
+  Result<sql::Statement*> s = db.Cached("SELECT value FROM meta WHERE key = ?1");
+  if (!s) return s.error();
+  (*s)->BindText(1, key);
+  Result<std::vector<int64_t>> rows =
+      Rows<int64_t>(*s, [](const sql::Statement& r) { return r.ColumnInt(0); });
+  if (!rows) return rows.error();
+  if (rows->empty()) return Error::DataLoss(std::string("the store has no meta value ") + key);
+  return rows->front();
+}
+
+Status SetMetaValue(sql::Database& db, const char* key, int64_t value) {
+  Result<sql::Statement*> s = db.Cached("UPDATE meta SET value = ?2 WHERE key = ?1");
+  if (!s) return s.error();
+  (*s)->BindText(1, key).BindInt(2, value);
+  return (*s)->Run();
+}
+
+StoredRecord ReadStoredRecord(const sql::Statement& s, bool* ok) {
+  StoredRecord r;
+  *ok = r.state.ParseFromString(s.ColumnBlob(0));
+  r.region = s.ColumnText(1);
+  r.server_seq = static_cast<uint64_t>(s.ColumnInt(2));
+  return r;
+}
+
+class SqliteTransaction final : public StoreTransaction {
+ public:
+  SqliteTransaction(sql::Database* db, sql::Transaction txn) : db_(db), txn_(std::move(txn)) {}
+
+  Result<std::optional<DeviceRecord>> FindDevice(const std::string& device_id) override {
+    Result<sql::Statement*> s = db_->Cached(std::string("SELECT ") + kDeviceColumns +
+                                            " FROM devices WHERE device_id = ?1");
+    if (!s) return s.error();
+    (*s)->BindText(1, device_id);
+    return FirstRow<DeviceRecord>(*s, ReadDevice);
+  }
+
+  Status SetDeviceLastSeq(const std::string& device_id, uint64_t seq, int64_t now_ms) override {
+    Result<sql::Statement*> s = db_->Cached(
+        "UPDATE devices SET last_seq = ?2, last_seen_ms = ?3 WHERE device_id = ?1");
+    if (!s) return s.error();
+    (*s)->BindText(1, device_id).BindInt(2, static_cast<int64_t>(seq)).BindInt(3, now_ms);
+    return (*s)->Run();
+  }
+
+  Result<std::optional<StoredRecord>> LoadRecord(v1::RecordType type,
+                                                 const std::string& id) override {
+    Result<sql::Statement*> s =
+        db_->Cached("SELECT state, region, server_seq FROM records WHERE type = ?1 AND id = ?2");
+    if (!s) return s.error();
+    (*s)->BindInt(1, type).BindText(2, id);
+    bool ok = true;
+    Result<std::optional<StoredRecord>> r = FirstRow<StoredRecord>(
+        *s, [&](const sql::Statement& row) { return ReadStoredRecord(row, &ok); });
+    if (r && !ok) return Error::DataLoss("record " + id + " is damaged in the central store");
+    return r;
+  }
+
+  Result<uint64_t> SaveRecord(const v1::RecordState& state, const std::string& region) override {
+    Result<int64_t> last = MetaValue(*db_, "last_server_seq");
+    if (!last) return last.error();
+    const int64_t seq = *last + 1;
+    VINCULO_RETURN_IF_ERROR(SetMetaValue(*db_, "last_server_seq", seq));
+    Result<sql::Statement*> s = db_->Cached(
+        "INSERT INTO records (type, id, state, region, deleted, child_id, family_id, worker, "
+        "at_ms, due, server_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) "
+        "ON CONFLICT (type, id) DO UPDATE SET state = excluded.state, region = excluded.region, "
+        "deleted = excluded.deleted, child_id = excluded.child_id, "
+        "family_id = excluded.family_id, worker = excluded.worker, at_ms = excluded.at_ms, "
+        "due = excluded.due, server_seq = excluded.server_seq");
+    if (!s) return s.error();
+    const RecordRefs refs = RefsOf(state.record());
+    auto text_or_null = [&](int index, const std::string& text) {
+      if (text.empty()) {
+        (*s)->BindNull(index);
+      } else {
+        (*s)->BindText(index, text);
+      }
+    };
+    (*s)->BindInt(1, TypeOf(state.record()))
+        .BindText(2, RecordId(state.record()))
+        .BindBlob(3, state.SerializeAsString())
+        .BindText(4, region)
+        .BindInt(5, IsDeleted(state.record()) ? 1 : 0);
+    text_or_null(6, refs.child_id);
+    text_or_null(7, refs.family_id);
+    text_or_null(8, refs.worker);
+    if (refs.at_ms) {
+      (*s)->BindInt(9, *refs.at_ms);
+    } else {
+      (*s)->BindNull(9);
+    }
+    text_or_null(10, refs.due);
+    (*s)->BindInt(11, seq);
+    VINCULO_RETURN_IF_ERROR((*s)->Run());
+    return static_cast<uint64_t>(seq);
+  }
+
+  Status AddScopeExit(uint64_t server_seq, v1::RecordType type, const std::string& id,
+                      const std::string& old_region) override {
+    Result<sql::Statement*> s = db_->Cached(
+        "INSERT OR IGNORE INTO scope_exits (old_region, server_seq, type, id) "
+        "VALUES (?1, ?2, ?3, ?4)");
+    if (!s) return s.error();
+    (*s)->BindText(1, old_region)
+        .BindInt(2, static_cast<int64_t>(server_seq))
+        .BindInt(3, type)
+        .BindText(4, id);
+    return (*s)->Run();
+  }
+
+  Result<std::vector<StoredRecord>> LoadChildDependents(const std::string& child_id) override {
+    Result<sql::Statement*> s = db_->Cached(
+        "SELECT state, region, server_seq FROM records WHERE child_id = ?1 ORDER BY type, id");
+    if (!s) return s.error();
+    (*s)->BindText(1, child_id);
+    bool ok = true;
+    Result<std::vector<StoredRecord>> rows = Rows<StoredRecord>(
+        *s, [&](const sql::Statement& row) { return ReadStoredRecord(row, &ok); });
+    if (rows && !ok) return Error::DataLoss("a record of child " + child_id + " is damaged");
+    return rows;
+  }
+
+  Result<bool> AddConflict(const StoredConflict& c) override {
+    Result<sql::Statement*> s = db_->Cached(
+        "INSERT OR IGNORE INTO conflicts (type, record_id, field, losing_hlc, losing_device, kind, "
+        "body, region, device_id, detected_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+    if (!s) return s.error();
+    (*s)->BindInt(1, c.type)
+        .BindText(2, c.conflict.record_id())
+        .BindInt(3, c.conflict.field())
+        .BindInt(4, static_cast<int64_t>(c.conflict.losing_stamp().hlc()))
+        .BindText(5, c.conflict.losing_stamp().device())
+        .BindInt(6, c.conflict.kind())
+        .BindBlob(7, c.conflict.SerializeAsString())
+        .BindText(8, c.region)
+        .BindText(9, c.device_id)
+        .BindInt(10, c.detected_ms);
+    VINCULO_RETURN_IF_ERROR((*s)->Run());
+    return db_->Changes() > 0;
+  }
+
+  Result<std::vector<FeedEntry>> Feed(uint64_t cursor, const Scope& scope,
+                                      size_t limit) override {
+    Result<sql::Statement*> s =
+        scope.all_regions
+            ? db_->Cached(
+                  "SELECT server_seq, state, 0, '' FROM records WHERE server_seq > ?2 "
+                  "ORDER BY server_seq LIMIT ?3")
+            : db_->Cached(
+                  "SELECT server_seq, state, 0, '' FROM records "
+                  "  WHERE region = ?1 AND server_seq > ?2 "
+                  "UNION ALL "
+                  "SELECT server_seq, NULL, type, id FROM scope_exits "
+                  "  WHERE old_region = ?1 AND server_seq > ?2 "
+                  "ORDER BY 1 LIMIT ?3");
+    if (!s) return s.error();
+    (*s)->BindText(1, scope.region)
+        .BindInt(2, static_cast<int64_t>(cursor))
+        .BindInt(3, static_cast<int64_t>(limit));
+    bool ok = true;
+    Result<std::vector<FeedEntry>> rows =
+        Rows<FeedEntry>(*s, [&](const sql::Statement& row) {
+          FeedEntry e;
+          e.server_seq = static_cast<uint64_t>(row.ColumnInt(0));
+          if (!row.ColumnIsNull(1)) {
+            e.state.emplace();
+            ok = ok && e.state->ParseFromString(row.ColumnBlob(1));
+          } else {
+            e.evicted_type = static_cast<v1::RecordType>(row.ColumnInt(2));
+            e.evicted_id = row.ColumnText(3);
+          }
+          return e;
+        });
+    if (rows && !ok) return Error::DataLoss("a record in the change feed is damaged");
+    return rows;
+  }
+
+  Result<uint64_t> LastServerSeq() override {
+    Result<int64_t> v = MetaValue(*db_, "last_server_seq");
+    if (!v) return v.error();
+    return static_cast<uint64_t>(*v);
+  }
+
+  Result<HlcValue> LoadClock() override {
+    Result<int64_t> v = MetaValue(*db_, "clock");
+    if (!v) return v.error();
+    return static_cast<HlcValue>(*v);
+  }
+
+  Status SaveClock(HlcValue value) override {
+    return SetMetaValue(*db_, "clock", static_cast<int64_t>(value));
+  }
+
+  Status Commit() override { return txn_.Commit(); }
+
+ private:
+  sql::Database* db_;
+  sql::Transaction txn_;
+};
+
+class SqliteCentralStore final : public CentralStore {
+ public:
+  explicit SqliteCentralStore(sql::Database db) : db_(std::move(db)) {}
+
+  Result<std::unique_ptr<StoreTransaction>> Begin() override {
+    Result<sql::Transaction> txn = sql::Transaction::Begin(db_);
+    if (!txn) return txn.error();
+    return std::unique_ptr<StoreTransaction>(
+        new SqliteTransaction(&db_, std::move(txn).value()));
+  }
+
+  Status AddUser(const UserRecord& user) override {
+    Result<sql::Statement*> s = db_.Cached(
+        "INSERT INTO users (username, password_hash, role, region, disabled, created_ms) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+    if (!s) return s.error();
+    (*s)->BindText(1, user.username)
+        .BindText(2, user.password_hash)
+        .BindText(3, RoleName(user.role))
+        .BindText(4, user.region)
+        .BindInt(5, user.disabled ? 1 : 0)
+        .BindInt(6, user.created_ms);
+    Status st = (*s)->Run();
+    (*s)->Reset();
+    if (!st.ok() && st.error().code == ErrorCode::kAlreadyExists) {
+      return Error::AlreadyExists("user " + user.username + " already exists");
+    }
+    return st;
+  }
+
+  Result<std::optional<UserRecord>> FindUser(const std::string& username) override {
+    Result<sql::Statement*> s =
+        db_.Cached(std::string("SELECT ") + kUserColumns + " FROM users WHERE username = ?1");
+    if (!s) return s.error();
+    (*s)->BindText(1, username);
+    return FirstRow<UserRecord>(*s, ReadUser);
+  }
+
+  Result<std::vector<UserRecord>> ListUsers() override {
+    Result<sql::Statement*> s =
+        db_.Cached(std::string("SELECT ") + kUserColumns + " FROM users ORDER BY username");
+    if (!s) return s.error();
+    return Rows<UserRecord>(*s, ReadUser);
+  }
+
+  Status SetUserDisabled(const std::string& username, bool disabled) override {
+    Result<sql::Statement*> s = db_.Cached("UPDATE users SET disabled = ?2 WHERE username = ?1");
+    if (!s) return s.error();
+    (*s)->BindText(1, username).BindInt(2, disabled ? 1 : 0);
+    VINCULO_RETURN_IF_ERROR((*s)->Run());
+    if (db_.Changes() == 0) return Error::NotFound("no user " + username);
+    return Status::Ok();
+  }
+
+  Status SetLoginFailures(const std::string& username, int failures,
+                          int64_t window_start_ms) override {
+    Result<sql::Statement*> s = db_.Cached(
+        "UPDATE users SET failed_logins = ?2, failure_window_start_ms = ?3 WHERE username = ?1");
+    if (!s) return s.error();
+    (*s)->BindText(1, username).BindInt(2, failures).BindInt(3, window_start_ms);
+    return (*s)->Run();
+  }
+
+  Status IssueDeviceToken(const std::string& device_id, const std::string& username,
+                          const std::string& token_hash, int64_t expires_ms,
+                          int64_t now_ms) override {
+    Result<sql::Transaction> txn = sql::Transaction::Begin(db_);
+    if (!txn) return txn.error();
+    Result<sql::Statement*> find = db_.Cached(std::string("SELECT ") + kDeviceColumns +
+                                              " FROM devices WHERE device_id = ?1");
+    if (!find) return find.error();
+    (*find)->BindText(1, device_id);
+    Result<std::optional<DeviceRecord>> existing = FirstRow<DeviceRecord>(*find, ReadDevice);
+    if (!existing) return existing.error();
+    if (existing->has_value()) {
+      if ((*existing)->username != username) {
+        return Error::PermissionDenied("device " + device_id + " is enrolled to another user");
+      }
+      if ((*existing)->revoked_ms != 0) {
+        return Error::PermissionDenied("device " + device_id + " was revoked");
+      }
+    }
+    Result<sql::Statement*> s = db_.Cached(
+        "INSERT INTO devices (device_id, username, token_hash, token_expires_ms, created_ms, "
+        "last_seen_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?5) "
+        "ON CONFLICT (device_id) DO UPDATE SET token_hash = excluded.token_hash, "
+        "token_expires_ms = excluded.token_expires_ms, last_seen_ms = excluded.last_seen_ms");
+    if (!s) return s.error();
+    (*s)->BindText(1, device_id)
+        .BindText(2, username)
+        .BindText(3, token_hash)
+        .BindInt(4, expires_ms)
+        .BindInt(5, now_ms);
+    VINCULO_RETURN_IF_ERROR((*s)->Run());
+    return txn->Commit();
+  }
+
+  Result<std::optional<DeviceRecord>> FindDeviceByTokenHash(const std::string& hash) override {
+    Result<sql::Statement*> s = db_.Cached(std::string("SELECT ") + kDeviceColumns +
+                                           " FROM devices WHERE token_hash = ?1");
+    if (!s) return s.error();
+    (*s)->BindText(1, hash);
+    return FirstRow<DeviceRecord>(*s, ReadDevice);
+  }
+
+  Result<std::vector<DeviceRecord>> ListDevices() override {
+    Result<sql::Statement*> s = db_.Cached(std::string("SELECT ") + kDeviceColumns +
+                                           " FROM devices ORDER BY username, device_id");
+    if (!s) return s.error();
+    return Rows<DeviceRecord>(*s, ReadDevice);
+  }
+
+  Status RevokeDevice(const std::string& device_id, int64_t now_ms) override {
+    Result<sql::Statement*> s = db_.Cached(
+        "UPDATE devices SET revoked_ms = ?2, token_hash = NULL WHERE device_id = ?1");
+    if (!s) return s.error();
+    (*s)->BindText(1, device_id).BindInt(2, now_ms);
+    VINCULO_RETURN_IF_ERROR((*s)->Run());
+    if (db_.Changes() == 0) return Error::NotFound("no device " + device_id);
+    return Status::Ok();
+  }
+
+  Result<uint64_t> CountRecords(v1::RecordType type) override {
+    Result<sql::Statement*> s = db_.Cached("SELECT count(*) FROM records WHERE type = ?1");
+    if (!s) return s.error();
+    (*s)->BindInt(1, type);
+    Result<std::vector<uint64_t>> rows = Rows<uint64_t>(
+        *s, [](const sql::Statement& r) { return static_cast<uint64_t>(r.ColumnInt(0)); });
+    if (!rows) return rows.error();
+    return rows->front();
+  }
+
+  Result<std::vector<StoredConflict>> ListConflicts() override {
+    Result<sql::Statement*> s = db_.Cached(
+        "SELECT id, type, body, region, device_id, detected_ms FROM conflicts ORDER BY id");
+    if (!s) return s.error();
+    return Rows<StoredConflict>(*s, [](const sql::Statement& r) {
+      StoredConflict c;
+      c.id = r.ColumnInt(0);
+      c.type = static_cast<v1::RecordType>(r.ColumnInt(1));
+      c.conflict.ParseFromString(r.ColumnBlob(2));
+      c.region = r.ColumnText(3);
+      c.device_id = r.ColumnText(4);
+      c.detected_ms = r.ColumnInt(5);
+      return c;
+    });
+  }
+
+ private:
+  sql::Database db_;
+};
+
+Status Migrate(sql::Database& db) {
+  Result<int> version = db.UserVersion();
+  if (!version) return version.error();
+  if (*version > kCentralSchemaVersion) {
+    return Error::FailedPrecondition("the central store was written by a newer vinculo-server "
+                                     "(schema " + std::to_string(*version) + ")");
+  }
+  if (*version == kCentralSchemaVersion) return Status::Ok();
+  Result<sql::Transaction> txn = sql::Transaction::Begin(db);
+  if (!txn) return txn.error();
+  for (int v = *version; v < kCentralSchemaVersion; ++v) {
+    VINCULO_RETURN_IF_ERROR(db.Exec(kMigrations[v]));
+  }
+  VINCULO_RETURN_IF_ERROR(db.Exec("PRAGMA application_id = " + std::to_string(kApplicationId) +
+                                  "; PRAGMA user_version = " +
+                                  std::to_string(kCentralSchemaVersion) + ";"));
+  return txn->Commit();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<CentralStore>> OpenSqliteCentralStore(const std::string& data_dir,
+                                                             bool create) {
+  std::error_code ec;
+  if (create) {
+    fs::create_directories(data_dir, ec);
+    if (ec) return Error::Internal("cannot create " + data_dir + ": " + ec.message());
+    ::chmod(data_dir.c_str(), 0700);
+  } else if (!fs::is_directory(data_dir, ec)) {
+    return Error::NotFound("no data directory " + data_dir);
+  }
+  const std::string path = (fs::path(data_dir) / "central.db").string();
+  const bool existed = fs::exists(path, ec);
+  Result<sql::Database> db = sql::Database::Open(path, {.create = create});
+  if (!db) {
+    if (db.error().code == ErrorCode::kNotFound) {
+      return Error::NotFound("no central store in " + data_dir + " (start the server with serve, "
+                             "or add a user, to create it)");
+    }
+    return db.error();
+  }
+  if (existed) {
+    // A file that holds anything but an empty database or our own store is refused untouched.
+    Result<int64_t> app_id = db->QueryInt("PRAGMA application_id");
+    if (!app_id) return app_id.error();
+    Result<int64_t> tables = db->QueryInt("SELECT count(*) FROM sqlite_schema");
+    if (!tables) return tables.error();
+    if (*app_id != kApplicationId && *tables != 0) {
+      return Error::DataLoss(path + " is not a Vínculo central store");
+    }
+  }
+  VINCULO_RETURN_IF_ERROR(
+      db->Exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"));
+  VINCULO_RETURN_IF_ERROR(Migrate(*db));
+  ::chmod(path.c_str(), 0600);
+  return std::unique_ptr<CentralStore>(new SqliteCentralStore(std::move(db).value()));
+}
+
+}  // namespace vinculo::server

@@ -1,0 +1,244 @@
+#include "server/sync_service.h"
+
+#include "common/civil_time.h"
+#include "common/hlc.h"
+#include "common/merge.h"
+#include "common/record.h"
+#include "common/validate.h"
+
+namespace vinculo::server {
+namespace {
+
+// What became of one pushed mutation.
+struct MutationResult {
+  std::optional<v1::Rejection> rejection;
+  uint32_t new_conflicts = 0;
+};
+
+v1::Rejection Reject(uint64_t seq, v1::RejectionCode code, std::string message,
+                     std::string field = {}) {
+  v1::Rejection r;
+  r.set_seq(seq);
+  r.set_code(code);
+  r.set_message(std::move(message));
+  r.set_field(std::move(field));
+  return r;
+}
+
+bool WritesOnlyOwnRegion(Role role) {
+  return role == Role::kFieldWorker || role == Role::kRegionalOffice;
+}
+
+std::string RegionFieldPath(const v1::Record& record) {
+  switch (TypeOf(record)) {
+    case v1::RECORD_TYPE_CHILD: return "child.region";
+    case v1::RECORD_TYPE_FAMILY: return "family.region";
+    default: return std::string(RecordTypeName(TypeOf(record))) + ".child_id";
+  }
+}
+
+// Moves a child's contacts, visits and placement changes to the child's new region, each as a new
+// change, with an eviction for the region they left.
+Status MoveDependents(StoreTransaction& txn, const std::string& child_id,
+                      const std::string& new_region) {
+  Result<std::vector<StoredRecord>> dependents = txn.LoadChildDependents(child_id);
+  if (!dependents) return dependents.error();
+  for (const StoredRecord& d : *dependents) {
+    if (d.region == new_region) continue;
+    Result<uint64_t> seq = txn.SaveRecord(d.state, new_region);
+    if (!seq) return seq.error();
+    VINCULO_RETURN_IF_ERROR(
+        txn.AddScopeExit(*seq, TypeOf(d.state.record()), RecordId(d.state.record()), d.region));
+  }
+  return Status::Ok();
+}
+
+// Applies one mutation whose seq is the device's next. Returns a rejection for a mutation the
+// rules refuse; an Error only when the store fails (the whole request is then rolled back).
+Result<MutationResult> ApplyOne(StoreTransaction& txn, const Principal& who,
+                                const v1::Mutation& m, const SyncLimits& limits,
+                                HybridClock& clock, int64_t now_ms) {
+  MutationResult result;
+  if (Status s = CheckMutationShape(m); !s.ok()) {
+    result.rejection = Reject(m.seq(), v1::REJECTION_CODE_MALFORMED, s.error().message,
+                              s.error().field);
+    return result;
+  }
+  if (Status s = HybridClock(0, {.max_ahead_ms = limits.max_clock_ahead_ms})
+                     .CheckNotTooFarAhead(m.hlc(), static_cast<uint64_t>(now_ms));
+      !s.ok()) {
+    result.rejection = Reject(m.seq(), v1::REJECTION_CODE_CLOCK_AHEAD,
+                              "the device clock is ahead of the server's: " + s.error().message +
+                                  "; set the device's date and time, then sync again",
+                              "mutation.hlc");
+    return result;
+  }
+  if (who.role == Role::kSupervisor) {
+    result.rejection = Reject(m.seq(), v1::REJECTION_CODE_FORBIDDEN,
+                              "supervisors review records; they do not write them from a device");
+    return result;
+  }
+
+  const v1::RecordType type = TypeOf(m.record());
+  const std::string& id = RecordId(m.record());
+  Result<std::optional<StoredRecord>> stored = txn.LoadRecord(type, id);
+  if (!stored) return stored.error();
+  if (stored->has_value() && WritesOnlyOwnRegion(who.role) && (*stored)->region != who.region) {
+    result.rejection = Reject(m.seq(), v1::REJECTION_CODE_FORBIDDEN,
+                              std::string(RecordTypeName(type)) + " " + id +
+                                  " belongs to another region",
+                              RegionFieldPath(m.record()));
+    return result;
+  }
+
+  v1::RecordState state = stored->has_value() ? (*stored)->state : v1::RecordState();
+  Result<ApplyOutcome> applied = ApplyMutation(&state, m, who.device_id);
+  if (!applied) {
+    result.rejection = Reject(m.seq(), v1::REJECTION_CODE_MALFORMED, applied.error().message,
+                              applied.error().field);
+    return result;
+  }
+  if (!IsDeleted(state.record())) {
+    // A day of slack so that a device in a time zone ahead of UTC can record today's date.
+    const ValidationContext context{.today = UtcDate(now_ms + 86'400'000)};
+    std::vector<ValidationIssue> issues = ValidateRecord(state.record(), context);
+    if (!issues.empty()) {
+      result.rejection = Reject(m.seq(), v1::REJECTION_CODE_INVALID, issues.front().message,
+                                issues.front().field);
+      return result;
+    }
+  }
+  Result<std::string> region = RegionOf(txn, state.record());
+  if (!region) {
+    if (region.error().code != ErrorCode::kNotFound) return region.error();
+    result.rejection = Reject(m.seq(), v1::REJECTION_CODE_INVALID, region.error().message,
+                              region.error().field);
+    return result;
+  }
+  if (WritesOnlyOwnRegion(who.role) && *region != who.region) {
+    result.rejection = Reject(m.seq(), v1::REJECTION_CODE_FORBIDDEN,
+                              "region " + *region + " is not yours (" + who.region + ")",
+                              RegionFieldPath(state.record()));
+    return result;
+  }
+
+  if (applied->changed) {
+    Result<uint64_t> seq = txn.SaveRecord(state, *region);
+    if (!seq) return seq.error();
+    if (stored->has_value() && (*stored)->region != *region) {
+      VINCULO_RETURN_IF_ERROR(txn.AddScopeExit(*seq, type, id, (*stored)->region));
+      if (type == v1::RECORD_TYPE_CHILD) VINCULO_RETURN_IF_ERROR(MoveDependents(txn, id, *region));
+    }
+  }
+  for (const v1::Conflict& c : applied->conflicts) {
+    Result<bool> added = txn.AddConflict({.conflict = c,
+                                          .type = type,
+                                          .region = *region,
+                                          .device_id = who.device_id,
+                                          .detected_ms = now_ms});
+    if (!added) return added.error();
+    if (*added) ++result.new_conflicts;
+  }
+  clock.Advance(m.hlc());
+  return result;
+}
+
+}  // namespace
+
+Scope ReadScope(const Principal& who) {
+  if (who.role == Role::kAdmin) return {.all_regions = true};
+  return {.all_regions = false, .region = who.region};
+}
+
+Result<std::string> RegionOf(StoreTransaction& txn, const v1::Record& record) {
+  switch (record.kind_case()) {
+    case v1::Record::kChild: return record.child().region();
+    case v1::Record::kFamily: return record.family().region();
+    default: break;
+  }
+  const RecordRefs refs = RefsOf(record);
+  const std::string field = std::string(RecordTypeName(TypeOf(record))) + ".child_id";
+  Result<std::optional<StoredRecord>> child = txn.LoadRecord(v1::RECORD_TYPE_CHILD, refs.child_id);
+  if (!child) return child.error();
+  if (!child->has_value()) {
+    return Error{ErrorCode::kNotFound, "no child " + refs.child_id + " on the server", field};
+  }
+  return (*child)->region;
+}
+
+Result<v1::SyncResponse> SyncService::Sync(const Principal& who, const v1::SyncRequest& request,
+                                           int64_t now_ms) {
+  if (request.device_id() != who.device_id) {
+    return Error::PermissionDenied("the request names device " + request.device_id() +
+                                   " but the token belongs to " + who.device_id);
+  }
+  if (request.mutations_size() > static_cast<int>(limits_.max_mutations)) {
+    return Error::ResourceExhausted("at most " + std::to_string(limits_.max_mutations) +
+                                    " mutations per request");
+  }
+  Result<std::unique_ptr<StoreTransaction>> began = store_.Begin();
+  if (!began) return began.error();
+  StoreTransaction& txn = **began;
+
+  Result<std::optional<DeviceRecord>> device = txn.FindDevice(who.device_id);
+  if (!device) return device.error();
+  if (!device->has_value()) return Error::Unauthenticated("unknown device " + who.device_id);
+  Result<HlcValue> clock_value = txn.LoadClock();
+  if (!clock_value) return clock_value.error();
+  HybridClock clock(*clock_value, {.max_ahead_ms = limits_.max_clock_ahead_ms});
+  (void)clock.Observe(request.clock(), static_cast<uint64_t>(now_ms));  // a far-off device clock is
+                                                                         // refused per mutation
+
+  v1::SyncResponse response;
+  uint64_t last_seq = (*device)->last_seq;
+  for (const v1::Mutation& m : request.mutations()) {
+    if (m.seq() <= last_seq) continue;  // applied before: a resend after a lost reply
+    // A gap: an earlier mutation is missing. Nothing after it is applied; acked_seq tells the
+    // device where to resend from.
+    if (m.seq() != last_seq + 1) break;
+    Result<MutationResult> r = ApplyOne(txn, who, m, limits_, clock, now_ms);
+    if (!r) return r.error();
+    if (r->rejection) *response.add_rejections() = *r->rejection;
+    response.set_conflicts(response.conflicts() + r->new_conflicts);
+    last_seq = m.seq();
+  }
+  response.set_acked_seq(last_seq);
+  VINCULO_RETURN_IF_ERROR(txn.SetDeviceLastSeq(who.device_id, last_seq, now_ms));
+
+  // Pull: the page after the device's cursor, in its scope.
+  Result<uint64_t> last_server_seq = txn.LastServerSeq();
+  if (!last_server_seq) return last_server_seq.error();
+  if (request.cursor() > *last_server_seq) {
+    return Error::FailedPrecondition(
+        "the device's cursor " + std::to_string(request.cursor()) +
+        " is beyond this server's last change " + std::to_string(*last_server_seq) +
+        ": the server was restored from an older backup; push, then reset the device");
+  }
+  const uint32_t page = request.limit() == 0 ? limits_.default_page
+                                             : std::min(request.limit(), limits_.max_page);
+  Result<std::vector<FeedEntry>> feed = txn.Feed(request.cursor(), ReadScope(who), page + 1);
+  if (!feed) return feed.error();
+  response.set_has_more(feed->size() > page);
+  if (feed->size() > page) feed->pop_back();
+  uint64_t next_cursor = request.cursor();
+  for (FeedEntry& e : *feed) {
+    if (e.state) {
+      v1::Change* change = response.add_changes();
+      change->set_server_seq(e.server_seq);
+      *change->mutable_state() = std::move(*e.state);
+    } else {
+      v1::Eviction* eviction = response.add_evictions();
+      eviction->set_server_seq(e.server_seq);
+      eviction->set_type(e.evicted_type);
+      eviction->set_record_id(e.evicted_id);
+    }
+    next_cursor = e.server_seq;
+  }
+  response.set_next_cursor(next_cursor);
+  response.set_server_clock(clock.Tick(static_cast<uint64_t>(now_ms)));
+  VINCULO_RETURN_IF_ERROR(txn.SaveClock(clock.last()));
+  VINCULO_RETURN_IF_ERROR(txn.Commit());
+  return response;
+}
+
+}  // namespace vinculo::server
