@@ -101,6 +101,14 @@ struct LocalStore::Impl {
     return (*s)->Run();
   }
 
+  // Removes a record's row (an eviction, or a refused create undone); not a tombstone.
+  Status DeleteRecord(v1::RecordType type, const std::string& id) {
+    Result<sql::Statement*> s = db.Cached("DELETE FROM records WHERE type = ?1 AND id = ?2");
+    if (!s) return s.error();
+    (*s)->BindInt(1, type).BindText(2, id);
+    return (*s)->Run();
+  }
+
   Status QueueMutation(const v1::Mutation& m, int64_t now_ms) {
     Result<sql::Statement*> s = db.Cached(
         "INSERT INTO outbox (seq, type, record_id, mutation, created_ms) "
@@ -114,17 +122,15 @@ struct LocalStore::Impl {
     return (*s)->Run();
   }
 
-  enum class WriteKind { kCreate, kUpdate, kDelete };
+  enum class WriteKind { kCreate, kUpdate, kDelete, kRestore };
 
-  // The one local write path: validate, stamp, apply, queue — in one transaction.
-  Status Write(WriteKind kind, const v1::Record& values, std::vector<uint32_t> fields,
-               int64_t now_ms) {
+  // The one local write path: validate, stamp, apply, queue. Runs inside the caller's
+  // transaction and advances `device` (which the caller saves before committing).
+  Status WriteInTransaction(WriteKind kind, const v1::Record& values,
+                            const std::vector<uint32_t>& fields, int64_t now_ms,
+                            DeviceRow* device) {
     const v1::RecordType type = TypeOf(values);
     const std::string& id = RecordId(values);
-    Result<sql::Transaction> txn = sql::Transaction::Begin(db);
-    if (!txn) return txn.error();
-    Result<DeviceRow> device = LoadDevice();
-    if (!device) return device.error();
     Result<std::optional<v1::RecordState>> loaded = LoadState(type, id);
     if (!loaded) return loaded.error();
 
@@ -132,7 +138,13 @@ struct LocalStore::Impl {
     if (kind == WriteKind::kCreate && loaded->has_value()) {
       return Error::AlreadyExists(name + " " + id + " already exists");
     }
-    if (kind != WriteKind::kCreate && (!loaded->has_value() || IsDeleted((*loaded)->record()))) {
+    if (kind == WriteKind::kRestore) {
+      if (!loaded->has_value()) return Error::NotFound(name + " " + id + " not found");
+      if (!IsDeleted((*loaded)->record())) {
+        return Error::FailedPrecondition(name + " " + id + " is not deleted");
+      }
+    } else if (kind != WriteKind::kCreate &&
+               (!loaded->has_value() || IsDeleted((*loaded)->record()))) {
       return Error::NotFound(name + " " + id + " not found");
     }
     v1::RecordState state = loaded->value_or(v1::RecordState());
@@ -142,13 +154,24 @@ struct LocalStore::Impl {
     const v1::Mutation mutation = MakeMutation(state, values, fields, hlc, device->next_seq);
     Result<ApplyOutcome> applied = ApplyMutation(&state, mutation, device_id);
     if (!applied) return applied.error();
-    if (kind != WriteKind::kDelete) {
+    if (kind == WriteKind::kUpdate) {  // a create was checked whole by PrepareNew
       VINCULO_RETURN_IF_ERROR(CheckRecord(state.record(), {.today = UtcDate(now_ms)}));
     }
     VINCULO_RETURN_IF_ERROR(SaveState(state));
     VINCULO_RETURN_IF_ERROR(QueueMutation(mutation, now_ms));
     device->hlc = clock.last();
     device->next_seq += 1;
+    return Status::Ok();
+  }
+
+  // One write in its own transaction.
+  Status Write(WriteKind kind, const v1::Record& values, const std::vector<uint32_t>& fields,
+               int64_t now_ms) {
+    Result<sql::Transaction> txn = sql::Transaction::Begin(db);
+    if (!txn) return txn.error();
+    Result<DeviceRow> device = LoadDevice();
+    if (!device) return device.error();
+    VINCULO_RETURN_IF_ERROR(WriteInTransaction(kind, values, fields, now_ms, &*device));
     VINCULO_RETURN_IF_ERROR(SaveDevice(*device));
     return txn->Commit();
   }
@@ -243,26 +266,65 @@ Result<LocalStore> LocalStore::Open(const std::string& path) {
   return LocalStore(std::move(impl));
 }
 
-Result<std::string> LocalStore::Add(const v1::Record& record, int64_t now_ms) {
+namespace {
+
+// A new record ready to write: an id made when it has none, checked whole. The id rule is reported
+// on the id.
+Result<v1::Record> PrepareNew(const v1::Record& record, int64_t now_ms) {
   const v1::RecordType type = TypeOf(record);
   if (type == v1::RECORD_TYPE_UNSPECIFIED) return Error::InvalidArgument("is required", "record");
   v1::Record values = record;
-  std::string id = RecordId(values);
-  if (id.empty()) {
+  if (RecordId(values).empty()) {
     Result<std::string> made = NewUuidV7(static_cast<uint64_t>(now_ms));
     if (!made) return made.error();
-    id = *made;
     google::protobuf::Message* m = MutableRecordMessage(&values, type);
-    m->GetReflection()->SetString(m, m->GetDescriptor()->FindFieldByNumber(kIdField), id);
+    m->GetReflection()->SetString(m, m->GetDescriptor()->FindFieldByNumber(kIdField), *made);
   }
-  // A new record is checked before anything else so that its id rule is reported on the id.
   VINCULO_RETURN_IF_ERROR(CheckRecord(values, {.today = UtcDate(now_ms)}));
   if (IsDeleted(values)) {
-    return Error::InvalidArgument("a new record cannot be deleted", std::string(RecordTypeName(type)) +
-                                                                       ".deleted");
+    return Error::InvalidArgument("a new record cannot be deleted",
+                                  std::string(RecordTypeName(type)) + ".deleted");
   }
-  VINCULO_RETURN_IF_ERROR(impl_->Write(Impl::WriteKind::kCreate, values, SetFields(values), now_ms));
-  return id;
+  return values;
+}
+
+}  // namespace
+
+Result<std::string> LocalStore::Add(const v1::Record& record, int64_t now_ms) {
+  Result<v1::Record> values = PrepareNew(record, now_ms);
+  if (!values) return values.error();
+  VINCULO_RETURN_IF_ERROR(
+      impl_->Write(Impl::WriteKind::kCreate, *values, SetFields(*values), now_ms));
+  return RecordId(*values);
+}
+
+Result<std::vector<std::string>> LocalStore::AddAll(const std::vector<v1::Record>& records,
+                                                    int64_t now_ms) {
+  std::vector<v1::Record> prepared;
+  prepared.reserve(records.size());
+  for (size_t i = 0; i < records.size(); ++i) {
+    Result<v1::Record> values = PrepareNew(records[i], now_ms);
+    if (!values) {
+      Error e = values.error();
+      e.message = "record " + std::to_string(i + 1) + ": " + e.message;
+      return e;
+    }
+    prepared.push_back(std::move(values).value());
+  }
+  Result<sql::Transaction> txn = sql::Transaction::Begin(impl_->db);
+  if (!txn) return txn.error();
+  Result<Impl::DeviceRow> device = impl_->LoadDevice();
+  if (!device) return device.error();
+  std::vector<std::string> ids;
+  ids.reserve(prepared.size());
+  for (const v1::Record& values : prepared) {
+    VINCULO_RETURN_IF_ERROR(impl_->WriteInTransaction(Impl::WriteKind::kCreate, values,
+                                                      SetFields(values), now_ms, &*device));
+    ids.push_back(RecordId(values));
+  }
+  VINCULO_RETURN_IF_ERROR(impl_->SaveDevice(*device));
+  VINCULO_RETURN_IF_ERROR(txn->Commit());
+  return ids;
 }
 
 Status LocalStore::Update(v1::RecordType type, const std::string& id, const v1::Record& values,
@@ -294,6 +356,15 @@ Status LocalStore::Delete(v1::RecordType type, const std::string& id, int64_t no
                       now_ms);
 }
 
+Status LocalStore::Restore(v1::RecordType type, const std::string& id, int64_t now_ms) {
+  v1::Record values;
+  google::protobuf::Message* m = MutableRecordMessage(&values, type);
+  m->GetReflection()->SetString(m, m->GetDescriptor()->FindFieldByNumber(kIdField), id);
+  // `deleted` = false is the default value: written as a cleared field.
+  return impl_->Write(Impl::WriteKind::kRestore, values, {static_cast<uint32_t>(kDeletedField)},
+                      now_ms);
+}
+
 Result<v1::RecordState> LocalStore::Get(v1::RecordType type, const std::string& id,
                                         bool include_deleted) {
   Result<std::optional<v1::RecordState>> state = impl_->LoadState(type, id);
@@ -321,7 +392,7 @@ Result<std::vector<v1::RecordState>> LocalStore::ExportAll() {
 Result<std::vector<CaseloadEntry>> LocalStore::Caseload(const std::string& today) {
   const std::optional<int64_t> today_days = ParseDate(today);
   if (!today_days) return Error::InvalidArgument("must be a date YYYY-MM-DD", "today");
-  // The latest visit of each child, found through the (type, child_id, at_ms) index; SQLite takes
+  // The latest visit of each child, read from the records_latest_visit index alone; SQLite takes
   // the bare columns at_text and due from the row holding the maximum.
   Result<sql::Statement*> s = impl_->db.Cached(
       "SELECT c.state, v.at_text, v.due FROM records c "
@@ -374,7 +445,7 @@ Result<DeviceStatus> LocalStore::ReadStatus() {
   Result<sql::Statement*> s = impl_->db.Cached(
       "SELECT device_id, server_url, ca_file, COALESCE(username, ''), acked_seq, next_seq, cursor, "
       "COALESCE(last_sync_ms, 0), COALESCE(last_sync_result, ''), "
-      "(SELECT count(*) FROM outbox), (SELECT count(*) FROM records) "
+      "(SELECT count(*) FROM outbox), (SELECT count(*) FROM records), hlc "
       "FROM device WHERE singleton = 1");
   if (!s) return s.error();
   Result<bool> row = (*s)->Step();
@@ -392,6 +463,7 @@ Result<DeviceStatus> LocalStore::ReadStatus() {
   st.last_sync_result = (*s)->ColumnText(8);
   st.pending = static_cast<uint64_t>((*s)->ColumnInt(9));
   st.records = static_cast<uint64_t>((*s)->ColumnInt(10));
+  st.hlc = static_cast<uint64_t>((*s)->ColumnInt(11));
   (*s)->Reset();
   return st;
 }
@@ -455,9 +527,23 @@ Result<PullSummary> LocalStore::ApplySyncResponse(const v1::SyncResponse& respon
   }
   PullSummary summary;
 
-  // Rejected mutations leave the outbox for the rejected list; the rest at or below acked_seq are
-  // done.
+  // Rejected mutations leave the outbox for the rejected list (and are undone locally below); the
+  // rest at or below acked_seq are done.
+  std::vector<v1::Mutation> refused;
   for (const v1::Rejection& r : response.rejections()) {
+    Result<sql::Statement*> find = db.Cached("SELECT mutation FROM outbox WHERE seq = ?1");
+    if (!find) return find.error();
+    (*find)->BindInt(1, static_cast<int64_t>(r.seq()));
+    Result<bool> found = (*find)->Step();
+    if (!found) return found.error();
+    if (*found) {
+      refused.emplace_back();
+      const bool ok = refused.back().ParseFromString((*find)->ColumnBlob(0));
+      (*find)->Reset();
+      if (!ok) return Error::DataLoss("a pending mutation is damaged in the store");
+    } else {
+      (*find)->Reset();
+    }
     if (r.seq() > response.acked_seq()) {
       return Error::DataLoss("the server rejected seq " + std::to_string(r.seq()) +
                              " beyond the acknowledged " + std::to_string(response.acked_seq()));
@@ -502,11 +588,28 @@ Result<PullSummary> LocalStore::ApplySyncResponse(const v1::SyncResponse& respon
     clock.Advance(MaxStamp(incoming).hlc());
     ++summary.changes;
   }
+  // Undo each refused write: its fields take the server's value, or are cleared.
+  for (const v1::Mutation& m : refused) {
+    const v1::RecordType type = TypeOf(m.record());
+    const std::string& id = RecordId(m.record());
+    Result<std::optional<v1::RecordState>> loaded = impl_->LoadState(type, id);
+    if (!loaded) return loaded.error();
+    if (!loaded->has_value()) continue;
+    const v1::RecordState* authority = nullptr;
+    for (const v1::RecordState& r : response.rejected_records()) {
+      if (TypeOf(r.record()) == type && RecordId(r.record()) == id) authority = &r;
+    }
+    v1::RecordState state = std::move(**loaded);
+    const std::vector<uint32_t> fields(m.fields().begin(), m.fields().end());
+    RevertFields(&state, MakeStamp(m.hlc(), impl_->device_id), fields, authority);
+    if (state.stamps().empty()) {
+      VINCULO_RETURN_IF_ERROR(impl_->DeleteRecord(type, id));
+    } else {
+      VINCULO_RETURN_IF_ERROR(impl_->SaveState(state));
+    }
+  }
   for (const v1::Eviction& e : response.evictions()) {
-    Result<sql::Statement*> s = db.Cached("DELETE FROM records WHERE type = ?1 AND id = ?2");
-    if (!s) return s.error();
-    (*s)->BindInt(1, e.type()).BindText(2, e.record_id());
-    VINCULO_RETURN_IF_ERROR((*s)->Run());
+    VINCULO_RETURN_IF_ERROR(impl_->DeleteRecord(e.type(), e.record_id()));
     ++summary.evictions;
   }
   device->cursor = response.next_cursor();

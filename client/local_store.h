@@ -42,6 +42,7 @@ struct DeviceStatus {
   uint64_t acked_seq = 0;        // the highest seq the server acknowledged
   uint64_t next_seq = 1;         // the seq the next local write gets
   uint64_t cursor = 0;           // server_seq of the last change pulled
+  uint64_t hlc = 0;              // the device's persisted HLC (common/hlc.h)
   int64_t last_sync_ms = 0;      // 0: never synced
   std::string last_sync_result;  // one line, e.g. "pushed 3, pulled 12, rejected 0, conflicts 1"
   uint64_t records = 0;          // records held, deleted ones included
@@ -96,6 +97,10 @@ class LocalStore {
   // Returns the id.
   Result<std::string> Add(const v1::Record& record, int64_t now_ms);
 
+  // Adds many new records in one transaction: all or nothing (the first invalid record fails the
+  // whole call, naming its position). For bulk entry and imports. Returns the ids in order.
+  Result<std::vector<std::string>> AddAll(const std::vector<v1::Record>& records, int64_t now_ms);
+
   // Changes `fields` (field numbers of the record message) of an existing record to their values in
   // `values` (a record of the same kind; a listed field absent there is cleared). NotFound for an
   // unknown or deleted id; InvalidArgument naming the field for an invalid result.
@@ -104,6 +109,10 @@ class LocalStore {
 
   // Deletes (tombstones) a record. NotFound when unknown or already deleted.
   Status Delete(v1::RecordType type, const std::string& id, int64_t now_ms);
+
+  // Undoes a delete: writes `deleted` = false, so the record and its values are back (on every
+  // device, after sync). NotFound when unknown; FailedPrecondition when it is not deleted.
+  Status Restore(v1::RecordType type, const std::string& id, int64_t now_ms);
 
   // ---- Reads.
 
@@ -131,9 +140,9 @@ class LocalStore {
   // The outbox: pending mutations in seq order, at most `limit`.
   Result<std::vector<v1::Mutation>> Pending(size_t limit);
 
-  // Applies one sync reply in one transaction: drops acknowledged outbox entries (keeping rejected
-  // ones in the rejected list), merges the changes, removes evicted records, advances the cursor to
-  // next_cursor, folds in the server clock, and records `summary_line` as the last sync result.
+  // Applies one sync reply in one transaction: drops acknowledged outbox entries (moving rejected
+  // ones to the rejected list and undoing their writes locally), merges the changes, removes
+  // evicted records, advances the cursor to next_cursor and folds in the server clock.
   // A reply whose next_cursor is below the current cursor is refused (DataLoss): the cursor never
   // moves back and never past what was applied.
   Result<PullSummary> ApplySyncResponse(const v1::SyncResponse& response, int64_t now_ms);

@@ -26,21 +26,23 @@ constexpr const char* kMigrations[] = {
         last_sync_ms     INTEGER,
         last_sync_result TEXT
       );
-      -- Every record the device holds: its RecordState (values + field stamps), plus columns
-      -- copied out of it for queries.
+      -- Every record the device holds: columns copied out of it for queries, then its
+      -- RecordState (values + field stamps) last, so that reading the query columns does not
+      -- touch the blob's overflow pages.
       CREATE TABLE records (
         type      INTEGER NOT NULL,   -- v1::RecordType
         id        TEXT NOT NULL,
-        state     BLOB NOT NULL,      -- v1::RecordState
         deleted   INTEGER NOT NULL,
         child_id  TEXT,
         family_id TEXT,
         at_ms     INTEGER,            -- a visit's visited_at, a placement change's date (Unix ms)
         at_text   TEXT,               -- the same, as written
         due       TEXT,               -- a visit's next_visit_due
-        PRIMARY KEY (type, id)
-      ) WITHOUT ROWID;
-      CREATE INDEX records_by_child ON records (type, child_id, at_ms) WHERE child_id IS NOT NULL;
+        state     BLOB NOT NULL,      -- v1::RecordState
+        UNIQUE (type, id)
+      );
+      -- The caseload's "latest visit of each child", answered from the index alone.
+      CREATE INDEX records_latest_visit ON records (type, deleted, child_id, at_ms, at_text, due);
       -- Mutations waiting to be pushed, in seq order.
       CREATE TABLE outbox (
         seq        INTEGER PRIMARY KEY,

@@ -42,8 +42,8 @@ Result<std::string> GzipDecompress(std::string_view data, size_t max_bytes) {
     out.append(buffer, sizeof buffer - z.avail_out);
     if (out.size() > max_bytes) {
       inflateEnd(&z);
-      return Error::ResourceExhausted("the decompressed body exceeds " + std::to_string(max_bytes) +
-                                      " bytes");
+      return Error{ErrorCode::kResourceExhausted,
+                   "the decompressed body exceeds " + std::to_string(max_bytes) + " bytes", "body"};
     }
     if (rc == Z_OK && z.avail_in == 0 && z.avail_out != 0) {
       inflateEnd(&z);

@@ -36,9 +36,9 @@ class HybridClock {
   // observed before. Persist last() in the same transaction as the write it stamps.
   HlcValue Tick(uint64_t now_ms);
 
-  // Folds in a value seen from another replica (a pulled change, a server reply), so that later
-  // Ticks are above it. Returns ClockAhead and leaves the clock unchanged when `remote` is more than
-  // max_ahead_ms ahead of `now_ms`.
+  // Folds in a value from an untrusted replica (the server folds in a device's clock this way), so
+  // that later Ticks are above it. Returns ClockAhead and leaves the clock unchanged when `remote`
+  // is more than max_ahead_ms ahead of `now_ms`. A device folds in what it pulls with Advance.
   Status Observe(HlcValue remote, uint64_t now_ms);
 
   // Folds in a value from a source that guards the clock itself (the server refuses far-future

@@ -185,11 +185,12 @@ Status CheckSameRecord(const v1::RecordState& state, v1::RecordType type, const 
     return Error::InvalidArgument("is a " + std::string(RecordTypeName(type)) +
                                       " but the stored record " + id + " is a " +
                                       std::string(RecordTypeName(TypeOf(state.record()))),
-                                  "record");
+                                  "mutation.record");
   }
   if (RecordId(state.record()) != id) {
     return Error::InvalidArgument(
-        "id " + id + " does not match the stored record " + RecordId(state.record()), "record.id");
+        "id " + id + " does not match the stored record " + RecordId(state.record()),
+        "mutation.record.id");
   }
   return Status::Ok();
 }
@@ -242,6 +243,11 @@ Status CheckMutationShape(const v1::Mutation& mutation) {
   }
   const google::protobuf::Descriptor* descriptor = RecordDescriptor(type);
   uint32_t previous = 0;
+  const bool writes_deleted = std::binary_search(mutation.fields().begin(),
+                                                 mutation.fields().end(), kDeletedField);
+  if (writes_deleted && mutation.fields_size() != 1) {
+    return Error::InvalidArgument("a delete or restore writes `deleted` alone", "mutation.fields");
+  }
   for (uint32_t f : mutation.fields()) {
     if (f <= previous) {
       return Error::InvalidArgument("must ascend without repeats", "mutation.fields");
@@ -272,6 +278,11 @@ Status CheckMutationShape(const v1::Mutation& mutation) {
       return Error::InvalidArgument(
           "field " + std::to_string(base.field()) + " does not exist in " + descriptor->name(),
           "mutation.bases");
+    }
+    // A write is made after what it was made from: a clock that stamped below its own base would
+    // lose its write silently.
+    if (base.stamp().hlc() >= mutation.hlc()) {
+      return Error::InvalidArgument("must be above every base stamp", "mutation.hlc");
     }
   }
   return Status::Ok();
@@ -411,8 +422,9 @@ v1::Mutation MakeMutation(const v1::RecordState& state, const v1::Record& values
   std::sort(sorted.begin(), sorted.end());
   sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
   for (uint32_t f : sorted) {
-    CopyField(source, target, descriptor->FindFieldByNumber(static_cast<int>(f)));
-    mutation.add_fields(f);
+    const FieldDescriptor* field = descriptor->FindFieldByNumber(static_cast<int>(f));
+    if (field != nullptr) CopyField(source, target, field);
+    mutation.add_fields(f);  // an unknown number stays listed: CheckMutationShape refuses it
   }
 
   const bool is_delete = sorted.size() == 1 && sorted[0] == kDeletedField &&
@@ -424,6 +436,31 @@ v1::Mutation MakeMutation(const v1::RecordState& state, const v1::Record& values
     if (wanted) *mutation.add_bases() = fs;
   }
   return mutation;
+}
+
+void RevertFields(v1::RecordState* state, const v1::Stamp& stamp,
+                  std::span<const uint32_t> fields, const v1::RecordState* authority) {
+  const v1::RecordType type = TypeOf(state->record());
+  if (type == v1::RECORD_TYPE_UNSPECIFIED) return;
+  Message* stored = MutableRecordMessage(state->mutable_record(), type);
+  const bool usable_authority = authority != nullptr && TypeOf(authority->record()) == type &&
+                                RecordId(authority->record()) == RecordId(state->record());
+  for (uint32_t f : fields) {
+    if (!StampEqual(FieldStampOf(*state, f), stamp)) continue;  // overwritten since: keep
+    const FieldDescriptor* field = stored->GetDescriptor()->FindFieldByNumber(static_cast<int>(f));
+    if (field == nullptr) continue;
+    const v1::Stamp& theirs =
+        usable_authority ? FieldStampOf(*authority, f) : ZeroStamp();
+    if (!IsZeroStamp(theirs)) {
+      CopyField(*RecordMessage(authority->record()), stored, field);
+      SetFieldStamp(state, f, theirs);
+    } else {
+      stored->GetReflection()->ClearField(stored, field);
+      auto* stamps = state->mutable_stamps();
+      const int at = LowerBound(*state, f);
+      stamps->DeleteSubrange(at, 1);
+    }
+  }
 }
 
 std::vector<uint32_t> SetFields(const v1::Record& record) {

@@ -50,14 +50,16 @@ struct ApplyOutcome {
 };
 
 // Checks that `mutation` is well-formed on its own: a record kind and a UUID-shaped id are set, the
-// written field numbers exist in that record type, ascend without repeats and exclude `id`, the hlc
-// is not zero, and every base names a field of the record. InvalidArgument naming the rule otherwise.
+// written field numbers exist in that record type, ascend without repeats, exclude `id`, and name
+// `deleted` only alone; every value set is listed; the hlc is not zero and is above every base;
+// every base names a field of the record. InvalidArgument naming the rule otherwise.
 Status CheckMutationShape(const v1::Mutation& mutation);
 
 // Applies `mutation`, written on `device`, to the stored `state` of its record (an empty state for a
 // record not seen before). Fails with InvalidArgument, leaving `state` untouched, when the mutation
 // is ill-formed (CheckMutationShape) or names another record or kind than `state` holds.
-// Applying the same mutation again changes nothing and reports no new conflict.
+// Applying the same mutation again changes nothing; it may report the same conflicts again (same
+// keys), so a conflict log must be a set keyed by (record, field, losing stamp).
 Result<ApplyOutcome> ApplyMutation(v1::RecordState* state, const v1::Mutation& mutation,
                                    std::string_view device);
 
@@ -71,6 +73,12 @@ Result<bool> MergeState(v1::RecordState* state, const v1::RecordState& other);
 // result with ApplyMutation, in the same transaction that queues it.
 v1::Mutation MakeMutation(const v1::RecordState& state, const v1::Record& values,
                           std::span<const uint32_t> fields, HlcValue hlc, uint64_t seq);
+
+// Undoes a write the server refused: each of `fields` whose stamp in `state` is still `stamp`
+// takes its value and stamp from `authority` (the server's state of the record), or is cleared and
+// loses its stamp when the authority has none (or is null). Fields written since keep their value.
+void RevertFields(v1::RecordState* state, const v1::Stamp& stamp, std::span<const uint32_t> fields,
+                  const v1::RecordState* authority);
 
 // Field numbers of `record` whose value differs from the default (all set fields), ascending,
 // without `id`: the fields a new record writes.

@@ -234,7 +234,9 @@ class Server final : public HttpsServer {
         break;
       }
     }
-    tcp_layer.expires_after(std::chrono::seconds(5));
+    // Say goodbye in TLS, but do not wait long for the peer's answer (an idle client may not read
+    // until its next request).
+    tcp_layer.expires_after(std::chrono::seconds(stopping_ ? 1 : 5));
     co_await stream.async_shutdown(kUseTuple);
   }
 

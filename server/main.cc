@@ -36,6 +36,7 @@ struct ServeFlags {
   size_t max_body = 32 << 20;
   int max_connections = 2000;
   int read_timeout = 30;
+  int64_t token_lifetime_s = 90LL * 24 * 3600;
   bool quiet = false;
 };
 
@@ -65,6 +66,7 @@ int Serve(const std::string& data_dir, const ServeFlags& flags) {
   if (!store) return Fail(store.error());
   ApiOptions api_options;
   api_options.max_body_bytes = flags.max_body;
+  api_options.token_lifetime_ms = flags.token_lifetime_s * 1000;
   Api api(**store, api_options);
   Result<std::unique_ptr<HttpsServer>> server = HttpsServer::Create(
       options, [&api](const HttpRequest& request) { return api.Handle(request, NowMs()); });
@@ -174,6 +176,10 @@ int main(int argc, char** argv) {
   serve->add_option("--read-timeout", serve_flags.read_timeout,
                     "Seconds a request may take to arrive")
       ->check(CLI::Range(1, 3600))
+      ->capture_default_str();
+  serve->add_option("--token-lifetime", serve_flags.token_lifetime_s,
+                    "Seconds a device token stays valid after login")
+      ->check(CLI::Range(int64_t{1}, int64_t{10} * 365 * 24 * 3600))
       ->capture_default_str();
   serve->add_option("--port-file", serve_flags.port_file, "Write the bound port to this file");
   serve->add_flag("--quiet", serve_flags.quiet, "Do not log requests");

@@ -190,6 +190,7 @@ Result<v1::SyncResponse> SyncService::Sync(const Principal& who, const v1::SyncR
                                                                          // refused per mutation
 
   v1::SyncResponse response;
+  std::vector<std::pair<v1::RecordType, std::string>> rejected_records;
   uint64_t last_seq = (*device)->last_seq;
   for (const v1::Mutation& m : request.mutations()) {
     if (m.seq() <= last_seq) continue;  // applied before: a resend after a lost reply
@@ -198,11 +199,25 @@ Result<v1::SyncResponse> SyncService::Sync(const Principal& who, const v1::SyncR
     if (m.seq() != last_seq + 1) break;
     Result<MutationResult> r = ApplyOne(txn, who, m, limits_, clock, now_ms);
     if (!r) return r.error();
-    if (r->rejection) *response.add_rejections() = *r->rejection;
+    if (r->rejection) {
+      *response.add_rejections() = *r->rejection;
+      rejected_records.emplace_back(TypeOf(m.record()), RecordId(m.record()));
+    }
     response.set_conflicts(response.conflicts() + r->new_conflicts);
     last_seq = m.seq();
   }
   response.set_acked_seq(last_seq);
+  // The server's state of each refused write's record, so the device can undo the write; only
+  // records the device may read.
+  const Scope scope = ReadScope(who);
+  for (const auto& [type, id] : rejected_records) {
+    if (type == v1::RECORD_TYPE_UNSPECIFIED || id.empty()) continue;
+    Result<std::optional<StoredRecord>> current = txn.LoadRecord(type, id);
+    if (!current) return current.error();
+    if (current->has_value() && (scope.all_regions || (*current)->region == scope.region)) {
+      *response.add_rejected_records() = (*current)->state;
+    }
+  }
   VINCULO_RETURN_IF_ERROR(txn.SetDeviceLastSeq(who.device_id, last_seq, now_ms));
 
   // Pull: the page after the device's cursor, in its scope.
@@ -216,7 +231,7 @@ Result<v1::SyncResponse> SyncService::Sync(const Principal& who, const v1::SyncR
   }
   const uint32_t page = request.limit() == 0 ? limits_.default_page
                                              : std::min(request.limit(), limits_.max_page);
-  Result<std::vector<FeedEntry>> feed = txn.Feed(request.cursor(), ReadScope(who), page + 1);
+  Result<std::vector<FeedEntry>> feed = txn.Feed(request.cursor(), scope, page + 1);
   if (!feed) return feed.error();
   response.set_has_more(feed->size() > page);
   if (feed->size() > page) feed->pop_back();

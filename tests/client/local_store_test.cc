@@ -190,6 +190,12 @@ TEST_F(LocalStoreTest, DeleteTombstonesAndHides) {
   EXPECT_EQ(store.List(v1::RECORD_TYPE_CHILD, true)->size(), 1u);
   EXPECT_EQ(store.Delete(v1::RECORD_TYPE_CHILD, id, kNow + 2).error().code, ErrorCode::kNotFound);
   EXPECT_EQ(store.ReadStatus()->pending, 2u);
+
+  ASSERT_TRUE(store.Restore(v1::RECORD_TYPE_CHILD, id, kNow + 3).ok());
+  EXPECT_EQ(store.Get(v1::RECORD_TYPE_CHILD, id)->record().child().given_name(), "Lucía");
+  EXPECT_EQ(store.Restore(v1::RECORD_TYPE_CHILD, id, kNow + 4).error().code,
+            ErrorCode::kFailedPrecondition);
+  EXPECT_EQ(store.ReadStatus()->pending, 3u);
 }
 
 TEST_F(LocalStoreTest, CaseloadPutsOverdueFirst) {
@@ -258,7 +264,9 @@ TEST_F(LocalStoreTest, SyncResponseAcksRejectsMergesEvictsAndAdvancesCursor) {
   EXPECT_EQ(applied->rejected, 1u);
   EXPECT_EQ(store.Get(v1::RECORD_TYPE_CHILD, a)->record().child().given_name(), "Ana María");
   EXPECT_EQ(store.Get(v1::RECORD_TYPE_CHILD, c).error().code, ErrorCode::kNotFound);
-  EXPECT_TRUE(store.Get(v1::RECORD_TYPE_CHILD, b).has_value());  // rejected stays visible
+  // The refused create is undone locally (the server has no such record) and kept, visibly, in
+  // the rejected list.
+  EXPECT_EQ(store.Get(v1::RECORD_TYPE_CHILD, b, true).error().code, ErrorCode::kNotFound);
 
   DeviceStatus status = *store.ReadStatus();
   EXPECT_EQ(status.cursor, 8u);
@@ -270,9 +278,9 @@ TEST_F(LocalStoreTest, SyncResponseAcksRejectsMergesEvictsAndAdvancesCursor) {
   EXPECT_EQ(rejected[0].field, "child.region");
   EXPECT_EQ(RecordId(rejected[0].mutation.record()), b);
 
-  // The next local write stamps above the server clock it observed.
-  ASSERT_TRUE(store.Delete(v1::RECORD_TYPE_CHILD, b, kNow + 2).ok());
-  EXPECT_GT(FieldStampOf(*store.Get(v1::RECORD_TYPE_CHILD, b, true), 15).hlc(),
+  // The next local write stamps above the server clock it folded in.
+  ASSERT_TRUE(store.Delete(v1::RECORD_TYPE_CHILD, a, kNow + 2).ok());
+  EXPECT_GT(FieldStampOf(*store.Get(v1::RECORD_TYPE_CHILD, a, true), 15).hlc(),
             MakeHlc(kNow + 120'000, 0));
 
   // A reply that would move the cursor back is refused and changes nothing.
@@ -283,6 +291,33 @@ TEST_F(LocalStoreTest, SyncResponseAcksRejectsMergesEvictsAndAdvancesCursor) {
   ASSERT_FALSE(refused.has_value());
   EXPECT_EQ(store.ReadStatus()->cursor, 8u);
   EXPECT_EQ(store.ReadStatus()->pending, 2u);
+}
+
+TEST_F(LocalStoreTest, RefusedUpdateRevertsToTheServersValue) {
+  LocalStore store = NewStore();
+  const std::string id = *store.Add(Child("Ana"), kNow);
+  v1::RecordState as_server = *store.Get(v1::RECORD_TYPE_CHILD, id);  // the server took the create
+  v1::SyncResponse first;
+  first.set_acked_seq(1);
+  ASSERT_TRUE(store.ApplySyncResponse(first, kNow + 1).has_value());
+
+  v1::Record change;
+  change.mutable_child()->set_region("Lima");
+  ASSERT_TRUE(store.Update(v1::RECORD_TYPE_CHILD, id, change, {6}, kNow + 2).ok());
+  EXPECT_EQ(store.Get(v1::RECORD_TYPE_CHILD, id)->record().child().region(), "Lima");
+
+  v1::SyncResponse reply;
+  reply.set_acked_seq(2);
+  v1::Rejection* r = reply.add_rejections();
+  r->set_seq(2);
+  r->set_code(v1::REJECTION_CODE_FORBIDDEN);
+  r->set_field("child.region");
+  *reply.add_rejected_records() = as_server;
+  ASSERT_TRUE(store.ApplySyncResponse(reply, kNow + 3).has_value());
+  v1::RecordState now = *store.Get(v1::RECORD_TYPE_CHILD, id);
+  EXPECT_EQ(now.record().child().region(), "Cusco");
+  EXPECT_EQ(now.SerializeAsString(), as_server.SerializeAsString());
+  EXPECT_EQ(store.Rejected()->size(), 1u);
 }
 
 TEST_F(LocalStoreTest, ExportIsOrderedAndIncludesTombstones) {

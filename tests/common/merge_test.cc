@@ -258,7 +258,7 @@ TEST(Merge, MalformedMutationsAreRefusedAndChangeNothing) {
        [](v1::Mutation* m) {
          m->mutable_record()->mutable_contact()->set_id("01890a5d-ac96-774b-bcce-b302099a8058");
        },
-       "record.id"},
+       "mutation.record.id"},
       {"other kind",
        [](v1::Mutation* m) {
          m->mutable_record()->mutable_family()->set_id(kId);
@@ -266,7 +266,14 @@ TEST(Merge, MalformedMutationsAreRefusedAndChangeNothing) {
          m->clear_bases();
          m->add_fields(2);
        },
-       "record"},
+       "mutation.record"},
+      {"delete with other fields",
+       [](v1::Mutation* m) {
+         m->add_fields(kDeletedField);
+         m->mutable_record()->mutable_contact()->set_deleted(true);
+       },
+       "mutation.fields"},
+      {"stamped below its base", [](v1::Mutation* m) { m->set_hlc(100); }, "mutation.hlc"},
   };
   for (const Case& c : cases) {
     v1::Mutation bad = good;
@@ -280,6 +287,28 @@ TEST(Merge, MalformedMutationsAreRefusedAndChangeNothing) {
   }
   v1::RecordState server = base;
   EXPECT_FALSE(ApplyMutation(&server, good, "").has_value());
+}
+
+TEST(Merge, RevertFieldsUndoesARefusedWrite) {
+  const v1::RecordState server = Created();
+  v1::RecordState device = server;
+  v1::Mutation refused = Edit(device, Contact("+51 1 BAD", "Rosa B"), {kGivenName, kPhone}, 200);
+  MustApply(&device, refused, kB);
+  // The phone was edited again locally after the refused write: that edit stays.
+  MustApply(&device, Edit(device, Contact("+51 1 LATER"), {kPhone}, 300), kB);
+  const std::vector<uint32_t> fields(refused.fields().begin(), refused.fields().end());
+  RevertFields(&device, MakeStamp(200, kB), fields, &server);
+  EXPECT_EQ(device.record().contact().given_name(), "Rosa");
+  EXPECT_EQ(FieldStampOf(device, kGivenName).hlc(), 100u);
+  EXPECT_EQ(device.record().contact().phone(), "+51 1 LATER");
+
+  // Without the server's state (a refused create), the fields are cleared and unstamped.
+  v1::RecordState created;
+  v1::Mutation create = Edit(created, Contact("+51 1 NEW"), {kPhone}, 400);
+  MustApply(&created, create, kB);
+  RevertFields(&created, MakeStamp(400, kB), std::vector<uint32_t>{kPhone}, nullptr);
+  EXPECT_EQ(created.stamps_size(), 0);
+  EXPECT_EQ(created.record().contact().phone(), "");
 }
 
 TEST(Merge, MergeStateTakesHigherStampPerField) {

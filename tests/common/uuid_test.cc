@@ -30,5 +30,16 @@ TEST(Uuid, NewIdsAreUniqueAndSortByTime) {
   }
 }
 
+TEST(Uuid, IdsOfOneMillisecondSortInCreationOrder) {
+  std::string previous;
+  for (int i = 0; i < 10'000; ++i) {  // more than the 12-bit counter holds
+    std::string id = *NewUuidV7(1'800'000'000'000);
+    EXPECT_LT(previous, id) << i;
+    previous = id;
+  }
+  // A clock that goes back does not make ids go back.
+  EXPECT_LT(previous, *NewUuidV7(1'700'000'000'000));
+}
+
 }  // namespace
 }  // namespace vinculo

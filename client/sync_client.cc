@@ -1,0 +1,240 @@
+#include "client/sync_client.h"
+
+#include <algorithm>
+#include <utility>
+#include <vector>
+
+#include "vinculo/v1/sync.pb.h"
+
+namespace vinculo::client {
+namespace {
+
+// The media type of a Content-Type value: before any ';', without surrounding spaces, lowercased.
+std::string MediaType(std::string_view content_type) {
+  std::string_view type = content_type.substr(0, content_type.find(';'));
+  while (!type.empty() && (type.front() == ' ' || type.front() == '\t')) type.remove_prefix(1);
+  while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) type.remove_suffix(1);
+  std::string out(type);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+bool IsProtobuf(std::string_view content_type) {
+  return MediaType(content_type) == kProtobufContentType;
+}
+
+// At most 200 bytes of `text` fit for one line of a message: control characters become spaces.
+std::string OneLine(std::string_view text) {
+  std::string out(text.substr(0, 200));
+  for (char& c : out) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
+  }
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  return out;
+}
+
+HttpRequest ProtobufPost(const char* path, const google::protobuf::Message& message) {
+  HttpRequest request;
+  request.method = "POST";
+  request.path = path;
+  request.content_type = kProtobufContentType;
+  request.body = message.SerializeAsString();
+  return request;
+}
+
+// Parses the body of a 200 reply to `what` into `message`.
+Status ParseReply(const HttpResponse& reply, std::string_view what,
+                  google::protobuf::Message* message) {
+  if (!IsProtobuf(reply.content_type)) {
+    return Error::DataLoss("the " + std::string(what) + " reply is '" +
+                           OneLine(reply.content_type) + "', not " + kProtobufContentType +
+                           ": is the URL a Vínculo server?");
+  }
+  if (!message->ParseFromString(reply.body)) {
+    return Error::DataLoss("the " + std::string(what) + " reply (" +
+                           std::to_string(reply.body.size()) + " bytes) is not a valid " +
+                           message->GetTypeName());
+  }
+  return Status::Ok();
+}
+
+// `error`, with a note when pages were applied before it, so that a person knows sync resumes.
+Error AfterRounds(Error error, const SyncSummary& summary) {
+  if (summary.rounds > 0) {
+    error.message += " (" + std::to_string(summary.rounds) +
+                     (summary.rounds == 1 ? " page was" : " pages were") +
+                     " applied before this; sync again to go on from there)";
+  }
+  return error;
+}
+
+Error NoProgress(const std::vector<v1::Mutation>& sent, const v1::SyncResponse& response) {
+  if (!sent.empty() && response.acked_seq() + 1 < sent.front().seq()) {
+    return Error::FailedPrecondition(
+        "sync made no progress: the server has this device's mutations only up to seq " +
+        std::to_string(response.acked_seq()) + ", but the outbox starts at seq " +
+        std::to_string(sent.front().seq()) +
+        " and the ones between were acknowledged earlier and are no longer on this device (was "
+        "the server restored from a backup?); stopping instead of looping");
+  }
+  return Error::FailedPrecondition("sync made no progress: the server acknowledged none of the " +
+                                   std::to_string(sent.size()) + " mutations sent (acked_seq " +
+                                   std::to_string(response.acked_seq()) +
+                                   ") and sent no new changes; stopping instead of looping");
+}
+
+}  // namespace
+
+ErrorCode ErrorCodeForHttpStatus(int status) {
+  switch (status) {
+    case 400:
+    case 405:
+    case 413:
+    case 415:
+      return ErrorCode::kInvalidArgument;
+    case 401:
+      return ErrorCode::kUnauthenticated;
+    case 403:
+      return ErrorCode::kPermissionDenied;
+    case 404:
+      return ErrorCode::kNotFound;
+    case 408:
+      return ErrorCode::kUnavailable;
+    case 409:
+      return ErrorCode::kAlreadyExists;
+    case 412:
+      return ErrorCode::kFailedPrecondition;
+    case 429:
+      return ErrorCode::kResourceExhausted;
+    default:
+      return status >= 500 && status <= 599 ? ErrorCode::kUnavailable : ErrorCode::kInternal;
+  }
+}
+
+Error ErrorFromHttpResponse(const HttpResponse& response, std::string_view what) {
+  Error error;
+  error.code = ErrorCodeForHttpStatus(response.status);
+  std::string detail;
+  if (IsProtobuf(response.content_type)) {
+    v1::ErrorResponse body;
+    if (body.ParseFromString(response.body)) {
+      detail = OneLine(body.message().empty() ? body.code() : body.message());
+      error.field = body.field();
+    }
+  } else if (MediaType(response.content_type).rfind("text/", 0) == 0) {
+    detail = OneLine(response.body);
+  }
+  error.message =
+      std::string(what) + " failed: the server answered HTTP " + std::to_string(response.status);
+  if (!detail.empty()) error.message += ": " + detail;
+  if (const std::string_view retry = response.Header("Retry-After"); !retry.empty()) {
+    error.message += " (retry after " + OneLine(retry) + " s)";
+  }
+  return error;
+}
+
+Result<LoginResult> Login(Transport& transport, LocalStore& store, const std::string& username,
+                          const std::string& password, int64_t now_ms) {
+  if (username.empty()) return Error::InvalidArgument("a username is required", "username");
+  v1::LoginRequest request;
+  request.set_username(username);
+  request.set_password(password);
+  request.set_device_id(store.device_id());
+  Result<HttpResponse> reply = transport.Send(ProtobufPost(kLoginPath, request));
+  if (!reply) return reply.error();
+  if (reply->status != 200) return ErrorFromHttpResponse(*reply, "login");
+  v1::LoginResponse response;
+  VINCULO_RETURN_IF_ERROR(ParseReply(*reply, "login", &response));
+  if (response.token().empty()) return Error::DataLoss("the server's login reply has no token");
+
+  LoginResult result;
+  result.username = response.username().empty() ? username : response.username();
+  VINCULO_RETURN_IF_ERROR(store.SetCredentials(result.username, response.token()));
+  result.role = response.role();
+  result.region = response.region();
+  result.server_clock = response.server_clock();
+  if (result.server_clock != 0) {
+    result.clock_offset_ms = static_cast<int64_t>(HlcMillis(result.server_clock)) - now_ms;
+  }
+  return result;
+}
+
+std::string SyncSummaryLine(const SyncSummary& summary) {
+  return "pushed " + std::to_string(summary.pushed) + ", pulled " + std::to_string(summary.pulled) +
+         ", rejected " + std::to_string(summary.rejected) + ", conflicts " +
+         std::to_string(summary.conflicts);
+}
+
+Result<SyncSummary> Sync(Transport& transport, LocalStore& store, const SyncOptions& options,
+                         const std::function<int64_t()>& now_ms) {
+  if (options.push_batch == 0) {
+    return Error::InvalidArgument("push_batch must be at least 1", "push_batch");
+  }
+  Result<std::string> token = store.Token();  // Unauthenticated before anything is sent
+  if (!token) return token.error();
+  const std::string authorization = "Bearer " + *token;
+
+  SyncSummary summary;
+  for (;;) {
+    Result<DeviceStatus> status = store.ReadStatus();
+    if (!status) return AfterRounds(status.error(), summary);
+    const uint64_t cursor_before = status->cursor;
+    Result<std::vector<v1::Mutation>> pending = store.Pending(options.push_batch);
+    if (!pending) return AfterRounds(pending.error(), summary);
+
+    v1::SyncRequest request;
+    request.set_device_id(store.device_id());
+    for (const v1::Mutation& m : *pending) *request.add_mutations() = m;
+    const HlcValue clock = std::max<HlcValue>(
+        status->hlc, MakeHlc(static_cast<uint64_t>(std::max<int64_t>(now_ms(), 0)), 0));
+    request.set_cursor(cursor_before);
+    request.set_limit(options.pull_limit);
+    request.set_clock(clock);
+    HttpRequest http = ProtobufPost(kSyncPath, request);
+    http.headers.emplace_back("Authorization", authorization);
+
+    Result<HttpResponse> reply = transport.Send(http);
+    if (!reply) return AfterRounds(reply.error(), summary);
+    if (reply->status != 200) return AfterRounds(ErrorFromHttpResponse(*reply, "sync"), summary);
+    v1::SyncResponse response;
+    if (Status parsed = ParseReply(*reply, "sync", &response); !parsed.ok()) {
+      return AfterRounds(parsed.error(), summary);
+    }
+    Result<PullSummary> applied = store.ApplySyncResponse(response, now_ms());
+    if (!applied) return AfterRounds(applied.error(), summary);
+
+    ++summary.rounds;
+    summary.pushed += applied->acknowledged - std::min(applied->rejected, applied->acknowledged);
+    summary.pulled += applied->changes + applied->evictions;
+    summary.rejected += applied->rejected;
+    summary.conflicts += response.conflicts();
+    summary.cursor = response.next_cursor();
+    if (options.on_progress) {
+      options.on_progress(SyncProgress{.round = summary.rounds,
+                                       .pushed = summary.pushed,
+                                       .pulled = summary.pulled,
+                                       .rejected = summary.rejected,
+                                       .conflicts = summary.conflicts,
+                                       .cursor = summary.cursor,
+                                       .has_more = response.has_more()});
+    }
+
+    Result<std::vector<v1::Mutation>> left = store.Pending(1);
+    if (!left) return AfterRounds(left.error(), summary);
+    if (left->empty() && !response.has_more()) break;
+    const bool progressed = applied->acknowledged > 0 || response.next_cursor() > cursor_before;
+    if (!progressed) return AfterRounds(NoProgress(*pending, response), summary);
+  }
+
+  if (Status s = store.RecordSyncResult(SyncSummaryLine(summary), now_ms()); !s.ok()) {
+    Error error = s.error();
+    error.message = "synced (" + SyncSummaryLine(summary) +
+                    "), but the result could not be recorded: " + error.message;
+    return error;
+  }
+  return summary;
+}
+
+}  // namespace vinculo::client

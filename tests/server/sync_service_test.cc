@@ -1,0 +1,243 @@
+#include "server/sync_service.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/server/server_test_util.h"
+
+namespace vinculo::server {
+namespace {
+
+using namespace vinculo::server::testing;
+
+class SyncServiceTest : public ::testing::Test {
+ protected:
+  SyncServiceTest() : store_(NewCentralStore(dir_)), service_(*store_, SyncLimits{}) {
+    ana_ = Enrol(*store_, "ana", Role::kFieldWorker, "Cusco", Id(9001));
+    beto_ = Enrol(*store_, "beto", Role::kFieldWorker, "Cusco", Id(9002));
+    lia_ = Enrol(*store_, "lia", Role::kFieldWorker, "Lima", Id(9003));
+    admin_ = Enrol(*store_, "root", Role::kAdmin, "", Id(9004));
+    sup_ = Enrol(*store_, "sofia", Role::kSupervisor, "Cusco", Id(9005));
+    a_.id = ana_.device_id;
+    b_.id = beto_.device_id;
+  }
+
+  v1::SyncResponse Sync(const Principal& who, std::vector<v1::Mutation> mutations,
+                        uint64_t cursor = 0, uint32_t limit = 0, int64_t now = kNow) {
+    v1::SyncRequest request;
+    request.set_device_id(who.device_id);
+    for (auto& m : mutations) *request.add_mutations() = std::move(m);
+    request.set_cursor(cursor);
+    request.set_limit(limit);
+    Result<v1::SyncResponse> r = service_.Sync(who, request, now);
+    EXPECT_TRUE(r.has_value()) << r.error().ToString();
+    return r.has_value() ? *r : v1::SyncResponse();
+  }
+
+  uint64_t LastSeq() {
+    auto txn = store_->Begin();
+    return *(*txn)->LastServerSeq();
+  }
+
+  TempDir dir_;
+  std::unique_ptr<CentralStore> store_;
+  SyncService service_;
+  Principal ana_, beto_, lia_, admin_, sup_;
+  FakeDevice a_, b_;
+};
+
+TEST_F(SyncServiceTest, AppliesInSeqOrderAndReturnsChanges) {
+  v1::Mutation m1 = a_.Create(ChildRecord(Id(1), "Lucía", "Cusco"), kNow);
+  v1::Mutation m2 = a_.Create(VisitRecord(Id(2), Id(1)), kNow);
+  v1::SyncResponse r = Sync(ana_, {m1, m2});
+  EXPECT_EQ(r.acked_seq(), 2u);
+  EXPECT_EQ(r.rejections_size(), 0);
+  ASSERT_EQ(r.changes_size(), 2);
+  EXPECT_EQ(r.changes(0).server_seq(), 1u);
+  EXPECT_EQ(r.changes(1).server_seq(), 2u);
+  EXPECT_EQ(r.next_cursor(), 2u);
+  EXPECT_FALSE(r.has_more());
+  EXPECT_GT(r.server_clock(), m2.hlc());
+  EXPECT_EQ(*store_->CountRecords(v1::RECORD_TYPE_HOME_VISIT), 1u);
+}
+
+TEST_F(SyncServiceTest, ResentMutationsAreAcknowledgedNotApplied) {
+  v1::Mutation m1 = a_.Create(ChildRecord(Id(1), "Lucía", "Cusco"), kNow);
+  v1::Mutation m2 = a_.Create(ChildRecord(Id(2), "Mateo", "Cusco"), kNow);
+  Sync(ana_, {m1, m2});
+  const uint64_t seq = LastSeq();
+  // The reply was lost: the device sends the same batch again, plus one more.
+  v1::Mutation m3 = a_.Create(ChildRecord(Id(3), "Sara", "Cusco"), kNow);
+  v1::SyncResponse r = Sync(ana_, {m1, m2, m3}, 2);
+  EXPECT_EQ(r.acked_seq(), 3u);
+  EXPECT_EQ(LastSeq(), seq + 1);  // only m3 made a change
+  EXPECT_EQ(*store_->CountRecords(v1::RECORD_TYPE_CHILD), 3u);
+}
+
+TEST_F(SyncServiceTest, GapStopsTheBatchAtTheLastAppliedSeq) {
+  v1::Mutation m1 = a_.Create(ChildRecord(Id(1), "Lucía", "Cusco"), kNow);
+  v1::Mutation m2 = a_.Create(ChildRecord(Id(2), "Mateo", "Cusco"), kNow);
+  v1::Mutation m3 = a_.Create(ChildRecord(Id(3), "Sara", "Cusco"), kNow);
+  v1::SyncResponse r = Sync(ana_, {m1, m3});  // m2 missing
+  EXPECT_EQ(r.acked_seq(), 1u);
+  EXPECT_EQ(r.rejections_size(), 0);
+  EXPECT_EQ(*store_->CountRecords(v1::RECORD_TYPE_CHILD), 1u);
+  r = Sync(ana_, {m2, m3});
+  EXPECT_EQ(r.acked_seq(), 3u);
+  EXPECT_EQ(*store_->CountRecords(v1::RECORD_TYPE_CHILD), 3u);
+}
+
+TEST_F(SyncServiceTest, BadMutationIsRejectedAndTheQueueGoesOn) {
+  v1::Mutation bad = a_.Create(ChildRecord(Id(1), "", "Cusco"), kNow);  // no given name
+  v1::Mutation good = a_.Create(ChildRecord(Id(2), "Mateo", "Cusco"), kNow);
+  v1::SyncResponse r = Sync(ana_, {bad, good});
+  EXPECT_EQ(r.acked_seq(), 2u);
+  ASSERT_EQ(r.rejections_size(), 1);
+  EXPECT_EQ(r.rejections(0).seq(), 1u);
+  EXPECT_EQ(r.rejections(0).code(), v1::REJECTION_CODE_INVALID);
+  EXPECT_EQ(r.rejections(0).field(), "child.given_name");
+  EXPECT_EQ(r.rejected_records_size(), 0);  // the server holds no such record
+  EXPECT_EQ(*store_->CountRecords(v1::RECORD_TYPE_CHILD), 1u);
+}
+
+TEST_F(SyncServiceTest, MalformedMutationIsRejectedByName) {
+  v1::Mutation m = a_.Create(ChildRecord(Id(1), "Lucía", "Cusco"), kNow);
+  m.add_fields(99);
+  v1::SyncResponse r = Sync(ana_, {m});
+  ASSERT_EQ(r.rejections_size(), 1);
+  EXPECT_EQ(r.rejections(0).code(), v1::REJECTION_CODE_MALFORMED);
+  EXPECT_EQ(r.rejections(0).field(), "mutation.fields");
+}
+
+TEST_F(SyncServiceTest, WritesOutsideTheWorkersRegionAreForbidden) {
+  v1::Mutation lima = a_.Create(ChildRecord(Id(1), "Lucía", "Lima"), kNow);
+  v1::SyncResponse r = Sync(ana_, {lima});
+  ASSERT_EQ(r.rejections_size(), 1);
+  EXPECT_EQ(r.rejections(0).code(), v1::REJECTION_CODE_FORBIDDEN);
+  EXPECT_EQ(r.rejections(0).field(), "child.region");
+
+  // Moving one's own child to another region is also refused, and the device is told the
+  // server's state so it can undo the write.
+  v1::Mutation mine = a_.Create(ChildRecord(Id(2), "Mateo", "Cusco"), kNow);
+  v1::Record move;
+  move.mutable_child()->set_id(Id(2));
+  move.mutable_child()->set_region("Lima");
+  v1::Mutation moved = a_.Write(move, {6}, kNow + 1);
+  r = Sync(ana_, {mine, moved});
+  ASSERT_EQ(r.rejections_size(), 1);
+  EXPECT_EQ(r.rejections(0).seq(), 3u);
+  ASSERT_EQ(r.rejected_records_size(), 1);
+  EXPECT_EQ(r.rejected_records(0).record().child().region(), "Cusco");
+
+  // A Lima worker cannot touch a Cusco record, nor learn its state from the rejection.
+  FakeDevice l(lia_.device_id);
+  v1::Record edit;
+  edit.mutable_child()->set_id(Id(2));
+  edit.mutable_child()->set_given_name("Intruso");
+  r = Sync(lia_, {l.Write(edit, {2}, kNow + 2)});
+  ASSERT_EQ(r.rejections_size(), 1);
+  EXPECT_EQ(r.rejections(0).code(), v1::REJECTION_CODE_FORBIDDEN);
+  EXPECT_EQ(r.rejected_records_size(), 0);
+  EXPECT_EQ(r.changes_size(), 0);  // and sees nothing of Cusco
+}
+
+TEST_F(SyncServiceTest, SupervisorsCannotWriteRecordsFromADevice) {
+  FakeDevice s(sup_.device_id);
+  v1::SyncResponse r = Sync(sup_, {s.Create(ChildRecord(Id(1), "Lucía", "Cusco"), kNow)});
+  ASSERT_EQ(r.rejections_size(), 1);
+  EXPECT_EQ(r.rejections(0).code(), v1::REJECTION_CODE_FORBIDDEN);
+}
+
+TEST_F(SyncServiceTest, WriteStampedFarInTheFutureIsRejected) {
+  v1::Mutation m = a_.Create(ChildRecord(Id(1), "Lucía", "Cusco"), kNow + 2 * 86'400'000LL);
+  v1::SyncResponse r = Sync(ana_, {m});
+  ASSERT_EQ(r.rejections_size(), 1);
+  EXPECT_EQ(r.rejections(0).code(), v1::REJECTION_CODE_CLOCK_AHEAD);
+  EXPECT_EQ(*store_->CountRecords(v1::RECORD_TYPE_CHILD), 0u);
+}
+
+TEST_F(SyncServiceTest, ConcurrentEditsStoreOneConflictWhateverTheResends) {
+  v1::SyncResponse r = Sync(ana_, {a_.Create(ChildRecord(Id(1), "Lucía", "Cusco"), kNow)});
+  b_.Pull(Sync(beto_, {}));
+  a_.Pull(r);
+  v1::Record by_a, by_b;
+  by_a.mutable_child()->set_id(Id(1));
+  by_a.mutable_child()->set_notes("vive con la abuela");
+  by_b.mutable_child()->set_id(Id(1));
+  by_b.mutable_child()->set_notes("vive con la tía");
+  v1::Mutation ma = a_.Write(by_a, {13}, kNow + 1000);
+  v1::Mutation mb = b_.Write(by_b, {13}, kNow + 2000);
+  EXPECT_EQ(Sync(ana_, {ma}, 1).conflicts(), 0u);
+  EXPECT_EQ(Sync(beto_, {mb}, 1).conflicts(), 1u);
+  EXPECT_EQ(Sync(beto_, {mb}, 1).conflicts(), 0u);  // resent: acknowledged, not reapplied
+  Result<std::vector<StoredConflict>> conflicts = store_->ListConflicts();
+  ASSERT_EQ(conflicts->size(), 1u);
+  EXPECT_EQ((*conflicts)[0].conflict.losing().child().notes(), "vive con la abuela");
+  EXPECT_EQ((*conflicts)[0].conflict.winning().child().notes(), "vive con la tía");
+  EXPECT_EQ((*conflicts)[0].region, "Cusco");
+}
+
+TEST_F(SyncServiceTest, PullComesInPagesWithMonotonicCursors) {
+  std::vector<v1::Mutation> batch;
+  for (int i = 1; i <= 25; ++i) batch.push_back(a_.Create(ChildRecord(Id(i), "N", "Cusco"), kNow));
+  Sync(ana_, batch);
+  uint64_t cursor = 0;
+  int pages = 0, seen = 0;
+  for (bool more = true; more; ++pages) {
+    v1::SyncResponse r = Sync(beto_, {}, cursor, 10);
+    for (const v1::Change& c : r.changes()) EXPECT_GT(c.server_seq(), cursor);
+    EXPECT_GE(r.next_cursor(), cursor);
+    cursor = r.next_cursor();
+    seen += r.changes_size();
+    more = r.has_more();
+  }
+  EXPECT_EQ(pages, 3);
+  EXPECT_EQ(seen, 25);
+  EXPECT_EQ(Sync(beto_, {}, cursor).changes_size(), 0);
+}
+
+TEST_F(SyncServiceTest, ReassignedCaseIsEvictedFromTheOldRegionWithItsVisits) {
+  v1::SyncResponse r = Sync(ana_, {a_.Create(ChildRecord(Id(1), "Lucía", "Cusco"), kNow),
+                                   a_.Create(VisitRecord(Id(2), Id(1)), kNow)});
+  const uint64_t cusco_cursor = r.next_cursor();
+  EXPECT_EQ(Sync(lia_, {}).changes_size(), 0);
+
+  FakeDevice admin(admin_.device_id);
+  admin.Pull(Sync(admin_, {}));
+  v1::Record move;
+  move.mutable_child()->set_id(Id(1));
+  move.mutable_child()->set_region("Lima");
+  r = Sync(admin_, {admin.Write(move, {6}, kNow + 1000)}, 2);
+  EXPECT_EQ(r.rejections_size(), 0);
+
+  v1::SyncResponse cusco = Sync(beto_, {}, cusco_cursor);
+  EXPECT_EQ(cusco.changes_size(), 0);
+  ASSERT_EQ(cusco.evictions_size(), 2);  // the child and its visit; never a delete
+  v1::SyncResponse lima = Sync(lia_, {});
+  ASSERT_EQ(lima.changes_size(), 2);
+  EXPECT_FALSE(lima.changes(0).state().record().child().deleted());
+  EXPECT_EQ(*store_->CountRecords(v1::RECORD_TYPE_HOME_VISIT), 1u);
+}
+
+TEST_F(SyncServiceTest, VisitForAnUnknownChildIsInvalid) {
+  v1::SyncResponse r = Sync(ana_, {a_.Create(VisitRecord(Id(2), Id(77)), kNow)});
+  ASSERT_EQ(r.rejections_size(), 1);
+  EXPECT_EQ(r.rejections(0).code(), v1::REJECTION_CODE_INVALID);
+  EXPECT_EQ(r.rejections(0).field(), "visit.child_id");
+}
+
+TEST_F(SyncServiceTest, RefusesAnotherDevicesRequestAndACursorFromTheFuture) {
+  v1::SyncRequest request;
+  request.set_device_id(beto_.device_id);
+  Result<v1::SyncResponse> r = service_.Sync(ana_, request, kNow);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, ErrorCode::kPermissionDenied);
+
+  request.set_device_id(ana_.device_id);
+  request.set_cursor(500);
+  r = service_.Sync(ana_, request, kNow);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, ErrorCode::kFailedPrecondition);
+}
+
+}  // namespace
+}  // namespace vinculo::server
