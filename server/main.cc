@@ -7,6 +7,7 @@
 #include <string>
 
 #include "common/civil_time.h"
+#include "common/record.h"
 #include "server/api.h"
 #include "server/http_server.h"
 #include "server/sqlite_central_store.h"
@@ -146,6 +147,40 @@ int ListDevices(const std::string& data_dir) {
   return 0;
 }
 
+int ListConflicts(const std::string& data_dir) {
+  Result<std::unique_ptr<CentralStore>> store = OpenStore(data_dir, false);
+  if (!store) return Fail(store.error());
+  Result<std::vector<StoredConflict>> conflicts = (*store)->ListConflicts();
+  if (!conflicts) return Fail(conflicts.error());
+  std::printf("%-5s %-10s %-36s %-16s %-24s %-24s %s\n", "ID", "REGION", "RECORD", "FIELD",
+              "KIND", "KEPT", "LOST");
+  for (const StoredConflict& c : *conflicts) {
+    auto value = [&](const v1::Record& r) {
+      // The one field's value in text form, short enough for a table.
+      const google::protobuf::Message* m = RecordMessage(r);
+      const auto* field = m->GetDescriptor()->FindFieldByNumber(static_cast<int>(c.conflict.field()));
+      std::string text;
+      if (field != nullptr && !field->is_repeated() &&
+          field->cpp_type() == google::protobuf::FieldDescriptor::CPPTYPE_STRING) {
+        text = m->GetReflection()->GetString(*m, field);
+      } else if (field != nullptr && !field->is_repeated() &&
+                 field->cpp_type() == google::protobuf::FieldDescriptor::CPPTYPE_BOOL) {
+        text = m->GetReflection()->GetBool(*m, field) ? "true" : "false";
+      } else {
+        text = "(see the record)";
+      }
+      return "\"" + text + "\"";
+    };
+    std::string kind = v1::ConflictKind_Name(c.conflict.kind());
+    kind = kind.substr(std::string("CONFLICT_KIND_").size());
+    std::printf("%-5lld %-10s %-36s %-16s %-24s %-24s %s\n", static_cast<long long>(c.id),
+                c.region.c_str(), c.conflict.record_id().c_str(), c.conflict.field_name().c_str(),
+                kind.c_str(), value(c.conflict.winning()).c_str(),
+                value(c.conflict.losing()).c_str());
+  }
+  return 0;
+}
+
 }  // namespace
 }  // namespace vinculo::server
 
@@ -205,6 +240,11 @@ int main(int argc, char** argv) {
       device->add_subcommand("revoke", "Revoke a device (a lost phone): its token stops working");
   device_revoke->add_option("device_id", device_id, "The device to revoke")->required();
 
+  CLI::App* conflicts = app.add_subcommand("conflicts", "Conflicts found while merging");
+  conflicts->require_subcommand(1);
+  CLI::App* conflicts_list =
+      conflicts->add_subcommand("list", "List every conflict: the value kept and the value lost");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -222,6 +262,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (*device_list) return ListDevices(data_dir);
+  if (*conflicts_list) return ListConflicts(data_dir);
   if (*device_revoke) {
     auto store = OpenSqliteCentralStore(data_dir, false);
     if (!store) return Fail(store.error());

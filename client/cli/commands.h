@@ -21,4 +21,7 @@ void AddDeviceCommands(CLI::App& app, Context& context);
 // child|family|contact|visit|placement × add|update|delete|show|list.
 void AddRecordCommands(CLI::App& app, Context& context);
 
+// login, sync: the commands that talk to the server.
+void AddSyncCommands(CLI::App& app, Context& context);
+
 }  // namespace vinculo::client::cli

@@ -31,6 +31,15 @@ struct Environment {
   static Environment Real();
 };
 
+// Exit statuses: a contract with scripts (the regional office's nightly sync acts on them).
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;               // the command failed ("error: ..." on stderr)
+inline constexpr int kExitUsage = 2;                 // unknown command or flag, bad value
+inline constexpr int kExitUnreachable = 3;           // the server could not be reached: try later
+inline constexpr int kExitRefused = 4;               // the server refused: log in again, or ask
+                                                     // the administrator (revoked, disabled)
+inline constexpr int kExitSyncedWithRejections = 5;  // synced, but some changes were refused
+
 // A command's work, run after the command line parsed. An Error is printed as "error: ..." and
 // becomes exit status 1; nothing is printed for Ok.
 using Action = std::function<Status()>;
@@ -66,11 +75,16 @@ class Context {
   void SetAction(Action action) { action_ = std::move(action); }
   const Action& action() const { return action_; }
 
+  // The exit status of an action that succeeded (kExitOk unless the action says otherwise).
+  void SetExitStatus(int status) { exit_status_ = status; }
+  int exit_status() const { return exit_status_; }
+
  private:
   Environment env_;
   std::ostream& out_;
   std::string home_flag_;  // bound to --home; empty when not given
   Action action_;
+  int exit_status_ = kExitOk;
 };
 
 // Stops parsing with a usage error (exit status 2): `option` (e.g. "--json") and what is wrong.

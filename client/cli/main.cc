@@ -2,12 +2,9 @@
 // families (commands.h), parses it, runs the chosen command's action, and maps the outcome to an
 // exit status. docs/cli.md describes every command.
 //
-// Exit statuses (a contract with scripts, e.g. the regional office's nightly job):
-//   0  success
-//   1  the command failed: invalid record, unknown id, no or damaged store, ... ("error: ..." on
-//      stderr; nothing was written)
-//   2  usage: unknown command or flag, missing argument, bad flag value (CLI11's message)
-
+// Exit statuses: see kExit* in context.h (a contract with scripts, e.g. the regional office's
+// nightly job): 0 success, 1 failed, 2 usage, 3 server unreachable, 4 refused by the server,
+// 5 synced but some changes were refused.
 #include <CLI/CLI.hpp>
 #include <iostream>
 
@@ -18,12 +15,19 @@ namespace {
 
 using vinculo::Error;
 
-constexpr int kExitFailure = 1;
-constexpr int kExitUsage = 2;
 
 // The exit status of a command that failed with `error`. One place, so that a later command (sync)
 // can give "try again later" its own status.
-int ExitStatusFor(const Error& /*error*/) { return kExitFailure; }
+int ExitStatusFor(const Error& error) {
+  using vinculo::ErrorCode;
+  using namespace vinculo::client::cli;
+  switch (error.code) {
+    case ErrorCode::kUnavailable: return kExitUnreachable;
+    case ErrorCode::kUnauthenticated:
+    case ErrorCode::kPermissionDenied: return kExitRefused;
+    default: return kExitFailure;
+  }
+}
 
 // How CLI11 reports a usage error: our prefix, then where to find help.
 std::string UsageMessage(const CLI::App* /*app*/, const CLI::Error& e) {
@@ -49,12 +53,14 @@ int main(int argc, char** argv) {
   app.footer("Global option: --home DIR (default: $VINCULO_HOME, else ~/.vinculo)");
   AddDeviceCommands(app, context);
   AddRecordCommands(app, context);
+  AddSyncCommands(app, context);
   // The program's own help says more.
   app.footer(
       "Environment:\n"
       "  VINCULO_HOME  the store's directory when --home is not given (default ~/.vinculo)\n"
       "  VINCULO_NOW   an RFC 3339 instant to use as the current time (tests, demos)\n"
-      "Exit status: 0 success, 1 the command failed, 2 usage error.");
+      "Exit status: 0 success, 1 the command failed, 2 usage error, 3 server unreachable,\n"
+      "  4 refused by the server, 5 synced but some changes were refused.");
 
   try {
     app.parse(argc, argv);
@@ -69,5 +75,5 @@ int main(int argc, char** argv) {
     std::cerr << "error: " << status.error().ToString() << '\n';
     return ExitStatusFor(status.error());
   }
-  return 0;
+  return context.exit_status();
 }

@@ -1,0 +1,73 @@
+// `vinculo login` and `vinculo sync`, the real binary against a real server: output and exit
+// statuses (a contract with the scripts that run the nightly sync).
+#include <gtest/gtest.h>
+
+#include "tests/integration/server_process.h"
+
+namespace vinculo {
+namespace {
+
+using server::testing::TempDir;
+using testing::RunProcess;
+using testing::ServerProcess;
+
+class CliSyncTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    server_ = std::make_unique<ServerProcess>(dir_, std::vector<std::string>{"--quiet"});
+    server_->AddUser("ana", "field_worker", "Cusco");
+    server_->Start();
+    ASSERT_EQ(Vinculo({"init", "--server", server_->url(), "--ca", server_->ca()}), 0) << out_;
+  }
+
+  int Vinculo(std::vector<std::string> args, const std::string& input = "") {
+    std::vector<std::string> argv{VINCULO_CLI, "--home", dir_ / "home"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return RunProcess(argv, input, &out_);
+  }
+
+  TempDir dir_;
+  std::unique_ptr<ServerProcess> server_;
+  std::string out_;
+};
+
+TEST_F(CliSyncTest, LoginAndSyncPrintOneLineAndExitZero) {
+  ASSERT_EQ(Vinculo({"login", "--username", "ana"}, ServerProcess::Password("ana") + "\n"), 0)
+      << out_;
+  EXPECT_NE(out_.find("logged in as ana (field_worker, region Cusco)"), std::string::npos) << out_;
+  ASSERT_EQ(Vinculo({"child", "add", "--given-name", "Lucía", "--region", "Cusco"}), 0) << out_;
+  ASSERT_EQ(Vinculo({"sync", "--quiet"}), 0) << out_;
+  EXPECT_EQ(out_, "pushed 1, pulled 1, rejected 0, conflicts 0\n");
+  ASSERT_EQ(Vinculo({"status"}), 0);
+  EXPECT_NE(out_.find("pushed 1, pulled 1"), std::string::npos) << out_;
+}
+
+TEST_F(CliSyncTest, WrongPasswordExitsRefused) {
+  EXPECT_EQ(Vinculo({"login", "--username", "ana"}, "wrong password\n"), 4) << out_;
+  EXPECT_NE(out_.find("wrong username or password"), std::string::npos) << out_;
+  EXPECT_EQ(Vinculo({"sync"}), 4) << out_;  // never logged in
+}
+
+TEST_F(CliSyncTest, UnreachableServerExits3AndKeepsLocalData) {
+  ASSERT_EQ(Vinculo({"login", "--username", "ana"}, ServerProcess::Password("ana") + "\n"), 0);
+  ASSERT_EQ(Vinculo({"child", "add", "--given-name", "Lucía", "--region", "Cusco"}), 0);
+  server_->Stop();
+  EXPECT_EQ(Vinculo({"sync"}), 3) << out_;
+  ASSERT_EQ(Vinculo({"status"}), 0);
+  EXPECT_NE(out_.find("pending:"), std::string::npos) << out_;
+  EXPECT_NE(out_.find("1"), std::string::npos) << out_;
+  server_->Start();
+  EXPECT_EQ(Vinculo({"sync", "--quiet"}), 0) << out_;
+}
+
+TEST_F(CliSyncTest, RejectedChangesExit5AndShowInStatus) {
+  ASSERT_EQ(Vinculo({"login", "--username", "ana"}, ServerProcess::Password("ana") + "\n"), 0);
+  ASSERT_EQ(Vinculo({"child", "add", "--given-name", "Lucía", "--region", "Lima"}), 0);
+  EXPECT_EQ(Vinculo({"sync", "--quiet"}), 5) << out_;
+  EXPECT_NE(out_.find("rejected 1"), std::string::npos) << out_;
+  ASSERT_EQ(Vinculo({"status"}), 0);
+  EXPECT_NE(out_.find("forbidden"), std::string::npos) << out_;
+}
+
+}  // namespace
+}  // namespace vinculo
