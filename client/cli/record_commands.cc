@@ -1,4 +1,4 @@
-// child|family|contact|visit|placement × add|update|delete|show|list: one record at a time, on the
+// child|family|contact|visit|placement × add|update|delete|restore|show|list: one record at a time, on the
 // device's own store. Every write goes through LocalStore, which validates the whole resulting
 // record and commits it with its outbox entry, or writes nothing.
 
@@ -184,19 +184,24 @@ void AddUpdateCommand(CLI::App& kind, v1::RecordType type, Context& context) {
   });
 }
 
-void AddDeleteCommand(CLI::App& kind, v1::RecordType type, Context& context) {
+// delete and restore: a write of the tombstone, one way or the other.
+void AddTombstoneCommand(CLI::App& kind, v1::RecordType type, Context& context, bool restore) {
   const std::string name(RecordTypeName(type));
-  CLI::App* command = kind.add_subcommand(
-      "delete", "Delete a " + name + " (a tombstone that syncs like any change)");
+  CLI::App* command =
+      restore ? kind.add_subcommand("restore", "Undo the delete of a " + name +
+                                                   ": it and its values come back (syncs like any "
+                                                   "change)")
+              : kind.add_subcommand(
+                    "delete", "Delete a " + name + " (a tombstone that syncs like any change)");
   auto id = std::make_shared<std::string>();
   command->add_option("id", *id, "The " + name + "'s id")->required()->type_name("ID");
-  command->callback([&context, type, id] {
-    context.SetAction([&context, type, id]() -> Status {
+  command->callback([&context, type, id, restore] {
+    context.SetAction([&context, type, id, restore]() -> Status {
       Result<int64_t> now = context.NowMs();
       if (!now) return now.error();
       Result<LocalStore> store = context.OpenStore();
       if (!store) return store.error();
-      return store->Delete(type, *id, *now);
+      return restore ? store->Restore(type, *id, *now) : store->Delete(type, *id, *now);
     });
   });
 }
@@ -286,7 +291,8 @@ void AddRecordCommands(CLI::App& app, Context& context) {
     command->require_subcommand(1);
     AddAddCommand(*command, kind.type, context);
     AddUpdateCommand(*command, kind.type, context);
-    AddDeleteCommand(*command, kind.type, context);
+    AddTombstoneCommand(*command, kind.type, context, /*restore=*/false);
+    AddTombstoneCommand(*command, kind.type, context, /*restore=*/true);
     AddShowCommand(*command, kind.type, context);
     AddListCommand(*command, kind.type, context);
   }

@@ -604,6 +604,19 @@ TEST_F(CliTest, DeleteThenShowIsNotFound) {
   EXPECT_EQ(Pending(), 2u);
 }
 
+TEST_F(CliTest, RestoreUndoesADelete) {
+  Init();
+  const std::string id = Add({"family", "add", "--name", "Familia Quispe", "--region", "Cusco"});
+  Outcome live = Vinculo({"family", "restore", id});
+  EXPECT_EQ(live.status, 1);  // not deleted
+  EXPECT_EQ(live.err, "error: family " + id + " is not deleted\n");
+  ASSERT_EQ(Vinculo({"family", "delete", id}).status, 0);
+  Outcome run = Vinculo({"family", "restore", id});
+  ASSERT_EQ(run.status, 0) << run.err;
+  EXPECT_EQ(Get(v1::RECORD_TYPE_FAMILY, id).family().name(), "Familia Quispe");
+  EXPECT_EQ(Pending(), 3u);
+}
+
 TEST_F(CliTest, UnknownIdIsNotFound) {
   Init();
   const std::string not_found = std::string("error: child ") + kUnknownId + " not found\n";
