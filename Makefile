@@ -7,7 +7,10 @@ BUILD_DIR  ?= build
 BUILD_TYPE ?= RelWithDebInfo
 JOBS       ?= $(shell nproc)
 
-.PHONY: all deps configure build test demo bench clean
+SCHEDULES  ?= 100000
+FUZZ_SECONDS ?= 60
+
+.PHONY: all deps configure build test test-asan soak fuzz demo bench clean
 
 all: build
 
@@ -17,7 +20,7 @@ deps:
 $(BUILD_DIR)/build.ninja: CMakeLists.txt
 	cmake -S . -B $(BUILD_DIR) -G Ninja \
 	  -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) \
-	  -DCMAKE_CXX_COMPILER_LAUNCHER=ccache
+	  -DCMAKE_CXX_COMPILER_LAUNCHER=ccache $(CMAKE_EXTRA)
 
 configure: deps $(BUILD_DIR)/build.ninja
 
@@ -26,6 +29,18 @@ build: configure
 
 test: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
+
+# The whole suite again under AddressSanitizer and UndefinedBehaviorSanitizer, in its own build.
+test-asan:
+	$(MAKE) test BUILD_DIR=build-asan BUILD_TYPE=Debug CMAKE_EXTRA=-DVINCULO_SANITIZE=ON
+
+# The deterministic simulation for as many schedules as asked: make soak SCHEDULES=100000
+soak: build
+	./tests/sim/soak.sh $(BUILD_DIR) $(SCHEDULES)
+
+# Each libFuzzer target for FUZZ_SECONDS seconds, built with clang in build-fuzz.
+fuzz: deps
+	./tests/fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
 
 demo: build
 	./deploy/demo.sh $(BUILD_DIR)

@@ -1,6 +1,7 @@
 #include "client/local_store.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "client/store_schema.h"
 #include "common/civil_time.h"
@@ -27,6 +28,7 @@ void BindOptionalText(sql::Statement* s, int index, const std::string& text) {
 struct LocalStore::Impl {
   sql::Database db;
   std::string device_id;
+  std::string store_id;
 
   // The device row as of the current transaction.
   struct DeviceRow {
@@ -99,6 +101,28 @@ struct LocalStore::Impl {
     BindOptionalText(*s, 8, c.at_text);
     BindOptionalText(*s, 9, c.due);
     return (*s)->Run();
+  }
+
+  // The highest stamp in any record held or any pending mutation. Reads the whole store: only for
+  // the rare repair after a CLOCK_AHEAD rejection.
+  Result<HlcValue> HighestHeldStamp() {
+    HlcValue high = 0;
+    Result<sql::Statement*> s = db.Cached("SELECT state FROM records");
+    if (!s) return s.error();
+    Result<std::vector<v1::RecordState>> states = States(*s);
+    if (!states) return states.error();
+    for (const v1::RecordState& state : *states) high = std::max(high, MaxStamp(state).hlc());
+    Result<sql::Statement*> m = db.Cached("SELECT mutation FROM outbox");
+    if (!m) return m.error();
+    for (;;) {
+      Result<bool> row = (*m)->Step();
+      if (!row) return row.error();
+      if (!*row) break;
+      v1::Mutation mutation;
+      if (mutation.ParseFromString((*m)->ColumnBlob(0))) high = std::max(high, mutation.hlc());
+    }
+    (*m)->Reset();
+    return high;
   }
 
   // Removes a record's row (an eviction, or a refused create undone); not a tombstone.
@@ -201,6 +225,7 @@ LocalStore& LocalStore::operator=(LocalStore&&) noexcept = default;
 LocalStore::~LocalStore() = default;
 
 const std::string& LocalStore::device_id() const { return impl_->device_id; }
+const std::string& LocalStore::store_id() const { return impl_->store_id; }
 
 Result<LocalStore> LocalStore::Create(const std::string& path, const DeviceSetup& setup,
                                       int64_t now_ms) {
@@ -214,6 +239,8 @@ Result<LocalStore> LocalStore::Create(const std::string& path, const DeviceSetup
   } else if (!IsUuid(device_id)) {
     return Error::InvalidArgument("must be a UUID", "device_id");
   }
+  Result<std::string> store_id = NewUuidV7(static_cast<uint64_t>(now_ms));
+  if (!store_id) return store_id.error();
   // Refuse to touch an existing file: opening without CREATE first tells whether it is there.
   if (path != ":memory:") {
     if (Result<sql::Database> existing = sql::Database::Open(path); existing.has_value()) {
@@ -227,18 +254,20 @@ Result<LocalStore> LocalStore::Create(const std::string& path, const DeviceSetup
   VINCULO_RETURN_IF_ERROR(ConfigureConnection(*db));
   VINCULO_RETURN_IF_ERROR(MigrateSchema(*db, [&]() -> Status {
     Result<sql::Statement> insert = db->Prepare(
-        "INSERT INTO device (singleton, device_id, server_url, ca_file, hlc, next_seq, "
-        "created_ms) VALUES (1, ?1, ?2, ?3, 0, 1, ?4)");
+        "INSERT INTO device (singleton, device_id, store_id, server_url, ca_file, hlc, next_seq, "
+        "created_ms) VALUES (1, ?1, ?5, ?2, ?3, 0, 1, ?4)");
     if (!insert) return insert.error();
     insert->BindText(1, device_id)
         .BindText(2, setup.server_url)
         .BindText(3, setup.ca_file)
-        .BindInt(4, now_ms);
+        .BindInt(4, now_ms)
+        .BindText(5, *store_id);
     return insert->Run();
   }));
   auto impl = std::make_unique<Impl>();
   impl->db = std::move(db).value();
   impl->device_id = std::move(device_id);
+  impl->store_id = *store_id;
   return LocalStore(std::move(impl));
 }
 
@@ -254,13 +283,15 @@ Result<LocalStore> LocalStore::Open(const std::string& path) {
   VINCULO_RETURN_IF_ERROR(CheckIsStore(*db, path));
   VINCULO_RETURN_IF_ERROR(ConfigureConnection(*db));
   VINCULO_RETURN_IF_ERROR(MigrateSchema(*db));
-  Result<sql::Statement> s = db->Prepare("SELECT device_id FROM device WHERE singleton = 1");
+  Result<sql::Statement> s =
+      db->Prepare("SELECT device_id, store_id FROM device WHERE singleton = 1");
   if (!s) return s.error();
   Result<bool> row = s->Step();
   if (!row) return row.error();
   if (!*row) return Error::DataLoss(path + " has no device identity: not a complete store");
   auto impl = std::make_unique<Impl>();
   impl->device_id = s->ColumnText(0);
+  impl->store_id = s->ColumnText(1);
   s = sql::Statement();  // finalize before the database moves
   impl->db = std::move(db).value();
   return LocalStore(std::move(impl));
@@ -520,7 +551,7 @@ Result<PullSummary> LocalStore::ApplySyncResponse(const v1::SyncResponse& respon
   if (!txn) return txn.error();
   Result<Impl::DeviceRow> device = impl_->LoadDevice();
   if (!device) return device.error();
-  if (response.next_cursor() < device->cursor) {
+  if (response.next_cursor() < device->cursor && !response.reset_required()) {
     return Error::DataLoss("the server's cursor " + std::to_string(response.next_cursor()) +
                            " is behind this device's " + std::to_string(device->cursor) +
                            "; refusing to move back");
@@ -572,14 +603,25 @@ Result<PullSummary> LocalStore::ApplySyncResponse(const v1::SyncResponse& respon
 
   HybridClock clock(device->hlc);
   clock.Advance(response.server_clock());
-  for (const v1::Change& change : response.changes()) {
-    const v1::RecordState& incoming = change.state();
-    const v1::RecordType type = TypeOf(incoming.record());
-    if (type == v1::RECORD_TYPE_UNSPECIFIED) {
-      return Error::DataLoss("the server sent a change with no record (server_seq " +
-                             std::to_string(change.server_seq()) + ")");
+  // Changes and evictions in server_seq order: a record that left the scope and came back within
+  // one page must end up present.
+  int ci = 0, ei = 0;
+  while (ci < response.changes_size() || ei < response.evictions_size()) {
+    const bool take_change =
+        ei == response.evictions_size() ||
+        (ci < response.changes_size() &&
+         response.changes(ci).server_seq() < response.evictions(ei).server_seq());
+    if (!take_change) {
+      const v1::Eviction& e = response.evictions(ei++);
+      VINCULO_RETURN_IF_ERROR(impl_->DeleteRecord(e.type(), e.record_id()));
+      ++summary.evictions;
+      continue;
     }
-    Result<std::optional<v1::RecordState>> loaded = impl_->LoadState(type, RecordId(incoming.record()));
+    const v1::RecordState& incoming = response.changes(ci++).state();
+    const v1::RecordType type = TypeOf(incoming.record());
+    if (type == v1::RECORD_TYPE_UNSPECIFIED) continue;  // a kind from a newer server: skip
+    Result<std::optional<v1::RecordState>> loaded =
+        impl_->LoadState(type, RecordId(incoming.record()));
     if (!loaded) return loaded.error();
     v1::RecordState state = loaded->value_or(v1::RecordState());
     Result<bool> changed = MergeState(&state, incoming);
@@ -608,15 +650,49 @@ Result<PullSummary> LocalStore::ApplySyncResponse(const v1::SyncResponse& respon
       VINCULO_RETURN_IF_ERROR(impl_->SaveState(state));
     }
   }
-  for (const v1::Eviction& e : response.evictions()) {
-    VINCULO_RETURN_IF_ERROR(impl_->DeleteRecord(e.type(), e.record_id()));
-    ++summary.evictions;
-  }
   device->cursor = response.next_cursor();
   device->hlc = clock.last();
+  // A write refused because the device's clock ran ahead (a phone set to a wrong date) leaves the
+  // persisted clock ahead too, and every later write would be refused as well. With those writes
+  // undone, the clock comes back to the highest stamp the device still holds (or the server's
+  // clock): still above everything it has seen, so causality holds.
+  const bool clock_ahead = std::any_of(
+      response.rejections().begin(), response.rejections().end(),
+      [](const v1::Rejection& r) { return r.code() == v1::REJECTION_CODE_CLOCK_AHEAD; });
+  if (clock_ahead) {
+    Result<HlcValue> held = impl_->HighestHeldStamp();
+    if (!held) return held.error();
+    device->hlc = std::max<HlcValue>(response.server_clock(), *held);
+  }
   VINCULO_RETURN_IF_ERROR(impl_->SaveDevice(*device));
   VINCULO_RETURN_IF_ERROR(txn->Commit());
   return summary;
+}
+
+Result<uint64_t> LocalStore::AdoptServerSeq(uint64_t server_last_seq, uint64_t store_base_seq) {
+  sql::Database& db = impl_->db;
+  Result<sql::Transaction> txn = sql::Transaction::Begin(db);
+  if (!txn) return txn.error();
+  Result<Impl::DeviceRow> device = impl_->LoadDevice();
+  if (!device) return device.error();
+  // The server names where this store's seqs start (store_base_seq); a server that does not is
+  // answered by the store's own count: one that made fewer seqs than the server has seen is new.
+  uint64_t base = store_base_seq;
+  if (base == 0 && device->next_seq - 1 < server_last_seq) base = server_last_seq;
+  if (device->acked_seq >= base) return uint64_t{0};  // adopted already, or nothing to adopt
+  Result<std::vector<v1::Mutation>> pending = Pending(std::numeric_limits<int64_t>::max());
+  if (!pending) return pending.error();
+  VINCULO_RETURN_IF_ERROR(db.Exec("DELETE FROM outbox"));
+  uint64_t seq = base;
+  for (v1::Mutation& m : *pending) {
+    m.set_seq(++seq);
+    VINCULO_RETURN_IF_ERROR(impl_->QueueMutation(m, 0));
+  }
+  device->next_seq = seq + 1;
+  device->acked_seq = base;
+  VINCULO_RETURN_IF_ERROR(impl_->SaveDevice(*device));
+  VINCULO_RETURN_IF_ERROR(txn->Commit());
+  return static_cast<uint64_t>(pending->size());
 }
 
 Status LocalStore::RecordSyncResult(const std::string& summary_line, int64_t now_ms) {

@@ -141,17 +141,28 @@ class LocalStore {
   Result<std::vector<v1::Mutation>> Pending(size_t limit);
 
   // Applies one sync reply in one transaction: drops acknowledged outbox entries (moving rejected
-  // ones to the rejected list and undoing their writes locally), merges the changes, removes
-  // evicted records, advances the cursor to next_cursor and folds in the server clock.
+  // ones to the rejected list and undoing their writes locally), merges the changes and removes
+  // evicted records in server_seq order, advances the cursor to next_cursor (or back to 0 when the
+  // server says reset_required) and folds in the server clock. A change of a record kind this
+  // build does not know (from a newer server) is skipped.
   // A reply whose next_cursor is below the current cursor is refused (DataLoss): the cursor never
   // moves back and never past what was applied.
   Result<PullSummary> ApplySyncResponse(const v1::SyncResponse& response, int64_t now_ms);
 
   Status RecordSyncResult(const std::string& summary_line, int64_t now_ms);
+
+  // After login: where this store's seqs start on the server (LoginResponse.store_base_seq), and
+  // the device's last seq there. A new store for an enrolled device id (a wiped phone, a re-created
+  // store) has its pending mutations renumbered after the base, in one transaction, so the server
+  // does not take them for resends and skip them. Idempotent: a store that adopted the base (its
+  // acked seq reached it) is left alone. Returns how many were renumbered.
+  Result<uint64_t> AdoptServerSeq(uint64_t server_last_seq, uint64_t store_base_seq = 0);
   Status SetCredentials(const std::string& username, const std::string& token);
   Result<std::string> Token();
 
   const std::string& device_id() const;
+  // This store's own random id (not the device's): a re-created store has a new one.
+  const std::string& store_id() const;
 
  private:
   struct Impl;

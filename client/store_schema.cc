@@ -14,6 +14,7 @@ constexpr const char* kMigrations[] = {
       CREATE TABLE device (
         singleton        INTEGER PRIMARY KEY CHECK (singleton = 1),
         device_id        TEXT NOT NULL,
+        store_id         TEXT NOT NULL,              -- this store's own random id
         server_url       TEXT NOT NULL,
         ca_file          TEXT NOT NULL,
         hlc              INTEGER NOT NULL,           -- the persisted HLC (common/hlc.h)

@@ -1,6 +1,12 @@
 #include "client/sync_client.h"
 
+#include <openssl/rand.h>
+
 #include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <optional>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -85,6 +91,77 @@ Error NoProgress(const std::vector<v1::Mutation>& sent, const v1::SyncResponse& 
                                    ") and sent no new changes; stopping instead of looping");
 }
 
+// The Retry-After of `reply` in ms when it is a number of seconds; nullopt otherwise (an HTTP date
+// is not worth the parsing: the backoff stands in for it).
+std::optional<int64_t> RetryAfterMs(const HttpResponse& reply) {
+  const std::string_view text = reply.Header("Retry-After");
+  int64_t seconds = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || seconds < 0) {
+    return std::nullopt;
+  }
+  return std::min<int64_t>(seconds, 24 * 3600) * 1000;
+}
+
+// Whether a failed exchange may succeed if sent again, and how long the server asked us to wait.
+struct Transient {
+  bool retry = false;
+  std::optional<int64_t> retry_after_ms;
+};
+
+Transient IsTransient(const Result<HttpResponse>& reply) {
+  if (!reply) return {.retry = reply.error().code == ErrorCode::kUnavailable};
+  const int status = reply->status;
+  if (status == 429) {
+    std::optional<int64_t> after = RetryAfterMs(*reply);
+    return {.retry = after.has_value(), .retry_after_ms = after};
+  }
+  if (status == 408 || (status >= 500 && status <= 599)) {
+    return {.retry = true, .retry_after_ms = RetryAfterMs(*reply)};
+  }
+  return {};
+}
+
+double CsprngUnit() {
+  uint64_t bits = 0;
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(&bits), sizeof bits) != 1) return 0.5;
+  return static_cast<double>(bits >> 11) * 0x1.0p-53;
+}
+
+// The wait before retry number `retry` (1-based) under `policy`.
+int64_t BackoffMs(const RetryPolicy& policy, int retry, std::optional<int64_t> retry_after_ms) {
+  const int64_t cap = std::max<int64_t>(policy.max_backoff_ms, 0);
+  if (retry_after_ms) return std::min(*retry_after_ms, cap);
+  int64_t ceiling = std::max<int64_t>(policy.initial_backoff_ms, 0);
+  for (int i = 1; i < retry && ceiling < cap; ++i) ceiling *= 2;
+  ceiling = std::min(ceiling, cap);
+  const double unit = policy.random ? policy.random() : CsprngUnit();
+  return ceiling / 2 + static_cast<int64_t>(static_cast<double>(ceiling - ceiling / 2) *
+                                            std::clamp(unit, 0.0, 1.0));
+}
+
+// Sends `request`, again after a wait while the failure is transient and retries remain. Returns
+// the last reply or error; the caller interprets a non-200 status.
+Result<HttpResponse> SendWithRetries(Transport& transport, const HttpRequest& request,
+                                     const RetryPolicy& policy) {
+  for (int retry = 1;; ++retry) {
+    Result<HttpResponse> reply = transport.Send(request);
+    if (reply && reply->status == 200) return reply;
+    const Transient transient = IsTransient(reply);
+    if (!transient.retry || retry > policy.max_retries) return reply;
+    const int64_t wait_ms = BackoffMs(policy, retry, transient.retry_after_ms);
+    if (policy.on_retry) {
+      policy.on_retry(retry, wait_ms,
+                      reply ? ErrorFromHttpResponse(*reply, "sync") : reply.error());
+    }
+    if (policy.sleep) {
+      policy.sleep(wait_ms);
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
+    }
+  }
+}
+
 }  // namespace
 
 ErrorCode ErrorCodeForHttpStatus(int status) {
@@ -142,6 +219,7 @@ Result<LoginResult> Login(Transport& transport, LocalStore& store, const std::st
   request.set_username(username);
   request.set_password(password);
   request.set_device_id(store.device_id());
+  request.set_store_id(store.store_id());
   Result<HttpResponse> reply = transport.Send(ProtobufPost(kLoginPath, request));
   if (!reply) return reply.error();
   if (reply->status != 200) return ErrorFromHttpResponse(*reply, "login");
@@ -152,6 +230,9 @@ Result<LoginResult> Login(Transport& transport, LocalStore& store, const std::st
   LoginResult result;
   result.username = response.username().empty() ? username : response.username();
   VINCULO_RETURN_IF_ERROR(store.SetCredentials(result.username, response.token()));
+  // A wiped phone re-enrolled under its old id numbers its writes after what the server has seen.
+  Result<uint64_t> renumbered = store.AdoptServerSeq(response.last_seq(), response.store_base_seq());
+  if (!renumbered) return renumbered.error();
   result.role = response.role();
   result.region = response.region();
   result.server_clock = response.server_clock();
@@ -172,8 +253,9 @@ Result<SyncSummary> Sync(Transport& transport, LocalStore& store, const SyncOpti
   if (options.push_batch == 0) {
     return Error::InvalidArgument("push_batch must be at least 1", "push_batch");
   }
-  Result<std::string> token = store.Token();  // Unauthenticated before anything is sent
-  if (!token) return token.error();
+  Result<std::string> token =
+      options.token.empty() ? store.Token() : Result<std::string>(options.token);
+  if (!token) return token.error();  // Unauthenticated before anything is sent
   const std::string authorization = "Bearer " + *token;
 
   SyncSummary summary;
@@ -195,9 +277,15 @@ Result<SyncSummary> Sync(Transport& transport, LocalStore& store, const SyncOpti
     HttpRequest http = ProtobufPost(kSyncPath, request);
     http.headers.emplace_back("Authorization", authorization);
 
-    Result<HttpResponse> reply = transport.Send(http);
+    Result<HttpResponse> reply = SendWithRetries(transport, http, options.retry);
     if (!reply) return AfterRounds(reply.error(), summary);
-    if (reply->status != 200) return AfterRounds(ErrorFromHttpResponse(*reply, "sync"), summary);
+    if (reply->status != 200) {
+      Error error = ErrorFromHttpResponse(*reply, "sync");
+      if (reply->status == 429 && options.retry.max_retries > 0 && IsTransient(reply).retry) {
+        error.code = ErrorCode::kUnavailable;  // still busy after every retry: try later
+      }
+      return AfterRounds(std::move(error), summary);
+    }
     v1::SyncResponse response;
     if (Status parsed = ParseReply(*reply, "sync", &response); !parsed.ok()) {
       return AfterRounds(parsed.error(), summary);

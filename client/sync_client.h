@@ -71,6 +71,29 @@ struct SyncProgress {
   bool has_more = false;  // the server has more changes waiting
 };
 
+// What Sync does when a request fails in a way that may pass: the transport could not reach the
+// server or the exchange broke off (Unavailable), or the server answered 408, 5xx, or 429 with a
+// Retry-After. Each failed request is sent again (a resend is harmless: the server acknowledges
+// repeated mutations without applying them twice, and the cursor only moves when a reply is
+// applied), after a wait: the server's Retry-After when it gives one, else an exponential backoff
+// with jitter — a random time between half and all of min(max_backoff, initial_backoff * 2^(n-1))
+// before the n-th retry. The count is per request: a reply applied resets it.
+struct RetryPolicy {
+  // Retries of one request before Sync gives up with the last error. Default: 0 (no retries).
+  int max_retries = 0;
+  // The backoff before the first retry, in ms. Default: 1 s.
+  int64_t initial_backoff_ms = 1000;
+  // The longest wait, in ms, also for a Retry-After. Default: 60 s.
+  int64_t max_backoff_ms = 60'000;
+  // Waits `ms` milliseconds. Default (empty): std::this_thread::sleep_for. Tests pass a fake.
+  std::function<void(int64_t ms)> sleep;
+  // A random number in [0, 1) for the jitter. Default (empty): OpenSSL's CSPRNG.
+  std::function<double()> random;
+  // Called before each wait with the retry's number (1 for the first), the wait and the error that
+  // caused it. May be empty. Default: none.
+  std::function<void(int retry, int64_t wait_ms, const Error& error)> on_retry;
+};
+
 struct SyncOptions {
   // The most outbox mutations sent in one request. Default: 500.
   size_t push_batch = 500;
@@ -79,6 +102,10 @@ struct SyncOptions {
   uint32_t pull_limit = 1000;
   // Called after each page is committed, on the calling thread. May be empty. Default: none.
   std::function<void(const SyncProgress&)> on_progress;
+  // Retrying failed requests. Default: no retries.
+  RetryPolicy retry;
+  // The device token to send; empty: the one the store keeps from `vinculo login`. Default: empty.
+  std::string token;
 };
 
 struct SyncSummary {
@@ -101,8 +128,10 @@ std::string SyncSummaryLine(const SyncSummary& summary);
 // On success records SyncSummaryLine as the store's last sync result and returns the summary.
 // Errors:
 //   Unauthenticated    — no token stored (nothing sent), or the server refused it (HTTP 401);
-//   the Transport's    — Unavailable when the server cannot be reached or the reply was lost;
-//   ErrorFromHttpResponse for any other non-200 reply;
+//   the Transport's    — Unavailable when the server cannot be reached or the reply was lost
+//                        (after options.retry.max_retries retries of that request);
+//   ErrorFromHttpResponse for any other non-200 reply — except a 429 still answered after
+//                        retries, which is Unavailable ("the server is busy: try later");
 //   DataLoss           — a reply that is not a SyncResponse, or one the store refuses (a cursor
 //                        moving back); nothing of that reply is applied;
 //   FailedPrecondition — a round made no progress (the server acknowledged none of the mutations

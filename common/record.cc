@@ -72,6 +72,11 @@ std::string_view RecordTypeName(v1::RecordType type) {
   return "unspecified";
 }
 
+std::string_view RecordFieldName(v1::RecordType type) {
+  const FieldDescriptor* field = KindField(type);
+  return field == nullptr ? std::string_view("record") : std::string_view(field->name());
+}
+
 std::optional<v1::RecordType> ParseRecordTypeName(std::string_view name) {
   for (const auto& [t, n] : kNames) {
     if (n == name) return t;
@@ -85,6 +90,9 @@ RecordRefs RefsOf(const v1::Record& record) {
     case v1::Record::kChild:
       refs.family_id = record.child().family_id();
       refs.worker = record.child().assigned_worker();
+      refs.case_status = record.child().status();
+      refs.placement = record.child().placement();
+      refs.programme = record.child().programme();
       break;
     case v1::Record::kContact:
       refs.child_id = record.contact().child_id();
@@ -97,6 +105,7 @@ RecordRefs RefsOf(const v1::Record& record) {
       refs.at_ms = ParseTimestamp(record.home_visit().visited_at());
       refs.at_text = record.home_visit().visited_at();
       refs.due = record.home_visit().next_visit_due();
+      refs.visit_kind = record.home_visit().kind();
       break;
     case v1::Record::kPlacementChange:
       refs.child_id = record.placement_change().child_id();
@@ -104,6 +113,8 @@ RecordRefs RefsOf(const v1::Record& record) {
         refs.at_ms = *days * 86'400'000;
       }
       refs.at_text = record.placement_change().changed_on();
+      refs.placement = record.placement_change().to_placement();
+      refs.from_placement = record.placement_change().from_placement();
       break;
     case v1::Record::kFamily:
     case v1::Record::KIND_NOT_SET:

@@ -10,8 +10,6 @@
 
 namespace vinculo {
 
-namespace v1 = ::vinculo::v1;
-
 // Field numbers shared by every record message. STORED AND ON THE WIRE.
 inline constexpr int kIdField = 1;
 inline constexpr int kDeletedField = 15;
@@ -39,6 +37,10 @@ bool IsDeleted(const v1::Record& record);
 // "visit", "placement". "unspecified" for RECORD_TYPE_UNSPECIFIED.
 std::string_view RecordTypeName(v1::RecordType type);
 
+// The name of the record's field in the Record envelope, which starts every field path in errors:
+// "child", "family", "contact", "home_visit", "placement_change" (validate.h uses the same).
+std::string_view RecordFieldName(v1::RecordType type);
+
 // The inverse of RecordTypeName; nullopt for an unknown name.
 std::optional<v1::RecordType> ParseRecordTypeName(std::string_view name);
 
@@ -51,6 +53,11 @@ struct RecordRefs {
   std::optional<int64_t> at_ms;   // visit: visited_at; placement change: changed_on (Unix ms)
   std::string at_text;            // the same as written in the record
   std::string due;                // visit: next_visit_due
+  int visit_kind = 0;             // visit: kind (v1::VisitKind)
+  int case_status = 0;            // child: status (v1::CaseStatus)
+  int placement = 0;              // child: placement; placement change: to_placement
+  int from_placement = 0;         // placement change: from_placement
+  std::string programme;          // child: programme
 };
 RecordRefs RefsOf(const v1::Record& record);
 

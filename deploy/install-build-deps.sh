@@ -13,8 +13,17 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev
   zlib1g-dev libzstd-dev
+  systemd                     # systemd-analyze verify checks deploy/systemd/ (not in a bare container)
 )
-if [ "${VINCULO_WITH_FUZZ:-0}" = 1 ]; then packages+=(clang); fi
+# For `make fuzz` (tests/fuzz/run.sh): clang, and its sanitizer and libFuzzer runtimes, which
+# clang only recommends (and --no-install-recommends below would leave out).
+if [ "${VINCULO_WITH_FUZZ:-0}" = 1 ]; then packages+=(clang libclang-rt-14-dev); fi
+# The web dashboard's browser test (tests/web): Debian's Chromium, driven from Node.js. Node.js and
+# npm come from Debian unless a Node.js is already installed (a NodeSource build carries its own npm
+# and conflicts with Debian's npm package).
+packages+=(chromium)
+command -v node >/dev/null 2>&1 || packages+=(nodejs)
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 
 missing=()
 for p in "${packages[@]}"; do

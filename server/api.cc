@@ -1,7 +1,12 @@
 #include "server/api.h"
 
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/util/json_util.h>
+
 #include "common/gzip.h"
 #include "common/validate.h"
+#include "server/reply_format.h"
+#include "server/web_assets.h"
 
 namespace vinculo::server {
 namespace {
@@ -32,12 +37,131 @@ std::string MediaType(std::string_view content_type) {
   return out;
 }
 
-// The request body decoded into `message`: checks the content type, gunzips, parses.
-Status DecodeBody(const HttpRequest& request, size_t max_bytes,
+// How many values a request body may hold before it is parsed. Parsing allocates per value —
+// 100 bytes and more for an empty message that took 2 bytes on the wire — so without a count a
+// 32 MiB body costs gigabytes before any limit is checked: 1.8 GB for one of empty mutations, 1 GB
+// for a login (no token needed) of empty unknown fields.
+struct BodyBudget {
+  size_t max_values = 64;          // every field at every depth, unknown ones included
+  int repeated_field = 0;          // a top-level field counted on its own (0: none) ...
+  size_t max_repeats = 0;          // ... at most this many times
+  std::string repeated_what;       // what it is, for the error: "mutations"
+};
+
+// Counts the values of a protobuf message on the wire against a BodyBudget. Packed scalars count a
+// value per byte (at least one byte each). Malformed input just stops the count: the parser then
+// refuses it.
+class WireCounter {
+ public:
+  explicit WireCounter(const BodyBudget& budget) : budget_(budget) {}
+
+  // Error when `body`, a serialized `type`, holds more than the budget allows.
+  Status Check(const google::protobuf::Descriptor& type, std::string_view body) {
+    google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(body.data()),
+                                              static_cast<int>(body.size()));
+    Walk(&type, in, 0);
+    if (repeats_ > budget_.max_repeats) {
+      return Error::ResourceExhausted("at most " + std::to_string(budget_.max_repeats) + " " +
+                                      budget_.repeated_what + " per request");
+    }
+    if (values_ > budget_.max_values) {
+      return Error{ErrorCode::kResourceExhausted,
+                   "the body holds more than " + std::to_string(budget_.max_values) + " values",
+                   "body"};
+    }
+    return Status::Ok();
+  }
+
+ private:
+  // Walks fields until the end of the input (or of the current limit) or an end-group tag; false
+  // to stop: malformed, too deep, or over the budget. `type` is null inside unknown groups.
+  bool Walk(const google::protobuf::Descriptor* type, google::protobuf::io::CodedInputStream& in,
+            int depth) {
+    using google::protobuf::FieldDescriptor;
+    if (depth > 100) return false;  // protobuf's own recursion limit
+    for (uint32_t tag; (tag = in.ReadTag()) != 0;) {
+      const int number = static_cast<int>(tag >> 3);
+      if (depth == 0 && budget_.repeated_field != 0 && number == budget_.repeated_field &&
+          ++repeats_ > budget_.max_repeats) {
+        return false;
+      }
+      if (++values_ > budget_.max_values) return false;
+      const FieldDescriptor* field = type == nullptr ? nullptr : type->FindFieldByNumber(number);
+      uint64_t varint = 0;
+      uint32_t length = 0;
+      switch (tag & 7) {
+        case 0:
+          if (!in.ReadVarint64(&varint)) return false;
+          break;
+        case 1:
+          if (!in.Skip(8)) return false;
+          break;
+        case 5:
+          if (!in.Skip(4)) return false;
+          break;
+        case 2:
+          if (!in.ReadVarint32(&length)) return false;
+          if (field != nullptr && field->type() == FieldDescriptor::TYPE_MESSAGE) {
+            const auto outer = in.PushLimit(static_cast<int>(length));
+            if (!Walk(field->message_type(), in, depth + 1)) return false;
+            in.PopLimit(outer);
+          } else {
+            if (field != nullptr && field->is_packable()) values_ += length;
+            if (values_ > budget_.max_values || !in.Skip(static_cast<int>(length))) return false;
+          }
+          break;
+        case 3:  // a group: only unknown ones exist in proto3
+          if (!Walk(nullptr, in, depth + 1)) return false;
+          break;
+        case 4:  // the end of the group being walked
+          return true;
+        default:
+          return false;
+      }
+    }
+    return true;
+  }
+
+  const BodyBudget& budget_;
+  size_t values_ = 0;
+  size_t repeats_ = 0;
+};
+
+// Counts the values of a JSON body against a BodyBudget: the structural characters outside
+// strings ('{', '[' and ','), which bound the number of values the parser can make. JSON bodies
+// are not counted per field. Protobuf's parser also takes 'single-quoted' strings, so a '"' inside
+// one must not fool the count.
+Status CheckJsonBudget(std::string_view body, const BodyBudget& budget) {
+  size_t values = 1;
+  char quote = 0;  // the quote of the string being read, 0 outside strings
+  for (size_t i = 0; i < body.size(); ++i) {
+    const char c = body[i];
+    if (quote != 0) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == quote) {
+        quote = 0;
+      }
+    } else if (c == '"' || c == '\'') {
+      quote = c;
+    } else if ((c == '{' || c == '[' || c == ',') && ++values > budget.max_values) {
+      return Error{ErrorCode::kResourceExhausted,
+                   "the body holds more than " + std::to_string(budget.max_values) + " values",
+                   "body"};
+    }
+  }
+  return Status::Ok();
+}
+
+// The request body decoded into `message`: checks the content type, gunzips, checks the budget,
+// parses. JSON (the proto3 mapping) is accepted too, for browsers.
+Status DecodeBody(const HttpRequest& request, size_t max_bytes, const BodyBudget& budget,
                   google::protobuf::Message* message) {
-  if (MediaType(request.content_type) != kProtobuf) {
+  const std::string media = MediaType(request.content_type);
+  if (media != kProtobuf && media != "application/json") {
     return Error{ErrorCode::kInvalidArgument,
-                 "the body must be application/x-protobuf, not '" + request.content_type + "'",
+                 "the body must be application/x-protobuf or application/json, not '" +
+                     request.content_type + "'",
                  "content-type"};
   }
   std::string_view body = request.body;
@@ -51,10 +175,26 @@ Status DecodeBody(const HttpRequest& request, size_t max_bytes,
     return Error::InvalidArgument("unsupported content encoding " + request.content_encoding,
                                   "content-encoding");
   }
+  if (media == "application/json") {
+    VINCULO_RETURN_IF_ERROR(CheckJsonBudget(body, budget));
+    if (!google::protobuf::util::JsonStringToMessage(std::string(body), message).ok()) {
+      return Error::InvalidArgument("the body is not a valid JSON " + message->GetTypeName(),
+                                    "body");
+    }
+    return Status::Ok();
+  }
+  VINCULO_RETURN_IF_ERROR(WireCounter(budget).Check(*message->GetDescriptor(), body));
   if (!message->ParseFromArray(body.data(), static_cast<int>(body.size()))) {
     return Error::InvalidArgument("the body is not a valid " + message->GetTypeName(), "body");
   }
   return Status::Ok();
+}
+
+// JSON when the request was JSON, else protobuf.
+HttpResponse ReplyLike(const HttpRequest& request, const google::protobuf::Message& message) {
+  return MessageReply(message, MediaType(request.content_type) == "application/json"
+                                   ? Format::kJson
+                                   : Format::kProtobuf);
 }
 
 }  // namespace
@@ -76,12 +216,12 @@ int HttpStatusFor(ErrorCode code) {
   return 500;
 }
 
-HttpResponse ErrorReply(const Error& error) {
+HttpResponse ErrorReply(const Error& error, bool json) {
   v1::ErrorResponse body;
   body.set_code(ErrorCodeName(error.code));
   body.set_message(error.message);
   body.set_field(error.field);
-  HttpResponse r = ProtoReply(body);
+  HttpResponse r = MessageReply(body, json ? Format::kJson : Format::kProtobuf);
   r.status = HttpStatusFor(error.code);
   // A body too large is its own status, not a rate limit.
   if (error.code == ErrorCode::kResourceExhausted && error.field == "body") r.status = 413;
@@ -90,7 +230,7 @@ HttpResponse ErrorReply(const Error& error) {
 }
 
 Api::Api(CentralStore& store, ApiOptions options)
-    : store_(store), options_(options), sync_(store, options.sync) {}
+    : store_(store), options_(options), sync_(store, options.sync), query_(store) {}
 
 HttpResponse Api::Handle(const HttpRequest& request, int64_t now_ms) {
   const std::string path = request.target.substr(0, request.target.find('?'));
@@ -102,6 +242,23 @@ HttpResponse Api::Handle(const HttpRequest& request, int64_t now_ms) {
     }
     return HttpResponse{.status = 200, .content_type = "text/plain", .body = "ok\n"};
   }
+  if (path == "/v1/logout") {
+    // Voids the caller's token: a browser signing out, a device handed back.
+    if (request.method != "POST") {
+      HttpResponse r = ErrorReply(Error::InvalidArgument("use POST"), true);
+      r.status = 405;
+      return r;
+    }
+    Result<Principal> who = Authenticate(request, now_ms);
+    if (!who) return ErrorReply(who.error(), true);
+    if (Status s = store_.ClearDeviceToken(who->device_id); !s.ok()) {
+      return ErrorReply(s.error(), true);
+    }
+    HttpResponse r{.status = 200, .content_type = "application/json; charset=utf-8", .body = "{}"};
+    r.user = who->username;
+    r.device = who->device_id;
+    return r;
+  }
   if (path == "/v1/login" || path == "/v1/sync") {
     if (request.method != "POST") {
       HttpResponse r = ErrorReply(Error::InvalidArgument("use POST"));
@@ -111,13 +268,20 @@ HttpResponse Api::Handle(const HttpRequest& request, int64_t now_ms) {
     }
     return path == "/v1/login" ? Login(request, now_ms) : Sync(request, now_ms);
   }
-  HttpResponse r = ErrorReply(Error::NotFound("no such endpoint: " + path));
-  return r;
+  if (std::optional<HttpResponse> r = Query(request, path, now_ms)) return *r;
+  // The web dashboard: "/" and its files (web_assets.h).
+  if (std::optional<HttpResponse> r = ServeWebAsset(request, path, request.if_none_match)) {
+    return *r;
+  }
+  return ErrorReply(Error::NotFound("no such endpoint: " + path));
 }
 
 HttpResponse Api::Login(const HttpRequest& request, int64_t now_ms) {
+  const bool json = MediaType(request.content_type) == "application/json";
+  auto ErrorReply = [json](const Error& error) { return server::ErrorReply(error, json); };
   v1::LoginRequest login;
-  if (Status s = DecodeBody(request, options_.max_body_bytes, &login); !s.ok()) {
+  // A LoginRequest has three fields.
+  if (Status s = DecodeBody(request, options_.max_body_bytes, BodyBudget{}, &login); !s.ok()) {
     return ErrorReply(s.error());
   }
   if (login.username().empty()) {
@@ -162,18 +326,21 @@ HttpResponse Api::Login(const HttpRequest& request, int64_t now_ms) {
 
   Result<std::string> token = NewToken();
   if (!token) return ErrorReply(token.error());
-  if (Status s = store_.IssueDeviceToken(login.device_id(), u.username, TokenHash(*token),
-                                         now_ms + options_.token_lifetime_ms, now_ms);
-      !s.ok()) {
-    return ErrorReply(s.error());
-  }
+  Result<uint64_t> store_base =
+      store_.IssueDeviceToken(login.device_id(), u.username, TokenHash(*token),
+                              now_ms + options_.token_lifetime_ms, now_ms, login.store_id());
+  if (!store_base) return ErrorReply(store_base.error());
+  Result<std::optional<DeviceRecord>> device = store_.FindDeviceByTokenHash(TokenHash(*token));
+  if (!device) return ErrorReply(device.error());
   v1::LoginResponse reply;
+  reply.set_last_seq(device->has_value() ? (*device)->last_seq : 0);
+  reply.set_store_base_seq(*store_base);
   reply.set_token(*token);
   reply.set_username(u.username);
   reply.set_role(std::string(RoleName(u.role)));
   reply.set_region(u.region);
   reply.set_server_clock(static_cast<uint64_t>(now_ms) << 16);
-  HttpResponse r = ProtoReply(reply);
+  HttpResponse r = ReplyLike(request, reply);
   r.user = u.username;
   r.device = login.device_id();
   return r;
@@ -199,14 +366,21 @@ Result<Principal> Api::Authenticate(const HttpRequest& request, int64_t now_ms) 
   return Principal{.username = d.username,
                    .role = (*user)->role,
                    .region = (*user)->region,
-                   .device_id = d.device_id};
+                   .device_id = d.device_id,
+                   .remote = request.remote};
 }
 
 HttpResponse Api::Sync(const HttpRequest& request, int64_t now_ms) {
   Result<Principal> who = Authenticate(request, now_ms);
   if (!who) return ErrorReply(who.error());
   v1::SyncRequest sync;
-  if (Status s = DecodeBody(request, options_.max_body_bytes, &sync); !s.ok()) {
+  // The largest mutation has about 200 values (a visit with 100 attendees and a base for every
+  // field); the mutations are counted before parsing too, for the same refusal SyncService gives.
+  const BodyBudget budget{.max_values = size_t{options_.sync.max_mutations} * 256 + 64,
+                          .repeated_field = v1::SyncRequest::kMutationsFieldNumber,
+                          .max_repeats = options_.sync.max_mutations,
+                          .repeated_what = "mutations"};
+  if (Status s = DecodeBody(request, options_.max_body_bytes, budget, &sync); !s.ok()) {
     HttpResponse r = ErrorReply(s.error());
     r.user = who->username;
     r.device = who->device_id;

@@ -1,6 +1,9 @@
 #pragma once
 // The HTTP API as a plain function: a request in, a response out, no I/O but the store's.
-// Routes: POST /v1/login, POST /v1/sync, GET /healthz (docs/protocol.md "Endpoints").
+// Routes (docs/protocol.md "Endpoints"): POST /v1/login, POST /v1/sync, GET /healthz, and the
+// supervisor queries GET /v1/visits, /v1/children/{id}, /v1/caseload, /v1/overdue, /v1/outcomes,
+// /v1/conflicts, /v1/audit and POST /v1/conflicts/{id}/resolve; GET / serves the web dashboard
+// when one is set (WebAssets).
 // Errors are mapped to HTTP statuses in one place (HttpStatusFor) with an ErrorResponse body.
 //
 // Thread-compatible: the server calls Handle from its one store thread.
@@ -12,6 +15,7 @@
 #include "server/auth.h"
 #include "server/central_store.h"
 #include "server/http_types.h"
+#include "server/query_service.h"
 #include "server/sync_service.h"
 
 namespace vinculo::server {
@@ -34,18 +38,22 @@ class Api {
  private:
   HttpResponse Login(const HttpRequest& request, int64_t now_ms);
   HttpResponse Sync(const HttpRequest& request, int64_t now_ms);
+  // The supervisor endpoints (query_api.cc); nullopt when `path` is not one of them.
+  std::optional<HttpResponse> Query(const HttpRequest& request, const std::string& path,
+                                    int64_t now_ms);
   // The principal behind a bearer token, or Unauthenticated/PermissionDenied.
   Result<Principal> Authenticate(const HttpRequest& request, int64_t now_ms);
 
   CentralStore& store_;
   ApiOptions options_;
   SyncService sync_;
+  QueryService query_;
 };
 
 // The HTTP status for an error code: 400, 401, 403, 404, 409, 412, 413, 429, 503 or 500.
 int HttpStatusFor(ErrorCode code);
 
-// A response carrying an ErrorResponse (protobuf) for `error`.
-HttpResponse ErrorReply(const Error& error);
+// A response carrying an ErrorResponse for `error`: protobuf, or JSON when `json`.
+HttpResponse ErrorReply(const Error& error, bool json = false);
 
 }  // namespace vinculo::server

@@ -69,6 +69,42 @@ struct StoredConflict {
   std::string region;
   std::string device_id;  // the device whose push revealed it
   int64_t detected_ms = 0;
+  int64_t resolved_ms = 0;  // 0 while open
+  std::string resolved_by;
+  std::string resolution;   // "keep_winner" or "reinstate_loser"
+};
+
+// Who read or changed which child's record. STORED.
+struct AuditRecord {
+  int64_t id = 0;
+  int64_t at_ms = 0;
+  std::string username;
+  std::string device_id;
+  std::string remote;
+  std::string action;      // "read" or "write"
+  std::string child_id;
+  v1::RecordType record_type = v1::RECORD_TYPE_UNSPECIFIED;
+  std::string record_id;
+};
+
+// Filters of GET /v1/visits. Results come in (at_ms, id) order, after `after` when set.
+struct VisitQuery {
+  Scope scope;
+  std::string worker;                 // empty: any
+  std::string child_id;               // empty: any
+  std::optional<int64_t> from_ms;     // visited at or after
+  std::optional<int64_t> to_ms;       // visited before
+  int kind = 0;                       // v1::VisitKind; 0: any
+  std::optional<std::pair<int64_t, std::string>> after;  // the last (at_ms, id) of the previous page
+  size_t limit = 500;
+};
+
+// A child's latest visit (for overdue and caseload figures).
+struct LatestVisit {
+  std::string child_id;
+  int64_t at_ms = 0;
+  std::string at_text;
+  std::string due;
 };
 
 // One transaction. Nothing is visible to others until Commit; the destructor rolls back.
@@ -104,6 +140,19 @@ class StoreTransaction {
   virtual Result<HlcValue> LoadClock() = 0;
   virtual Status SaveClock(HlcValue value) = 0;
 
+  virtual Status AddAudit(const AuditRecord& entry) = 0;
+
+  // Rejections are remembered per (device, seq), so that a resend after a lost reply is told again.
+  virtual Status SaveRejection(const std::string& device_id, const v1::Rejection& rejection) = 0;
+  virtual Result<std::optional<v1::Rejection>> FindRejection(const std::string& device_id,
+                                                             uint64_t seq) = 0;
+  // Forgets the device's rejections below `seq` (the device no longer holds those mutations).
+  virtual Status PruneRejections(const std::string& device_id, uint64_t seq) = 0;
+
+  // NotFound when there is no such conflict.
+  virtual Status MarkConflictResolved(int64_t id, const std::string& by,
+                                      const std::string& resolution, int64_t now_ms) = 0;
+
   virtual Status Commit() = 0;
 };
 
@@ -122,18 +171,45 @@ class CentralStore {
   virtual Status SetLoginFailures(const std::string& username, int failures,
                                   int64_t window_start_ms) = 0;
 
-  // Binds `device_id` to `username` (on first login) and sets its token. PermissionDenied when the
-  // device belongs to another user or was revoked.
-  virtual Status IssueDeviceToken(const std::string& device_id, const std::string& username,
-                                  const std::string& token_hash, int64_t expires_ms,
-                                  int64_t now_ms) = 0;
+  // Binds `device_id` to `username` (on first login) and sets its token, remembering `store_id`
+  // (the device store that logged in). PermissionDenied when the device belongs to another user or
+  // was revoked. Returns the store's base seq: 0 for the device's first store; for another store
+  // of an enrolled device (a wiped phone), the device's last seq when that store first logged in
+  // (LoginResponse.store_base_seq).
+  virtual Result<uint64_t> IssueDeviceToken(const std::string& device_id, const std::string& username,
+                                        const std::string& token_hash, int64_t expires_ms,
+                                        int64_t now_ms, const std::string& store_id = {}) = 0;
   virtual Result<std::optional<DeviceRecord>> FindDeviceByTokenHash(const std::string& hash) = 0;
   virtual Result<std::vector<DeviceRecord>> ListDevices() = 0;
   virtual Status RevokeDevice(const std::string& device_id, int64_t now_ms) = 0;
+  // Voids the device's token (a sign-out); the device may log in again.
+  virtual Status ClearDeviceToken(const std::string& device_id) = 0;
 
   // Counts for health and tests.
   virtual Result<uint64_t> CountRecords(v1::RecordType type) = 0;
-  virtual Result<std::vector<StoredConflict>> ListConflicts() = 0;
+
+  // ---- Conflicts and audit.
+  // Conflicts in `scope` (all when `open_only` is false), oldest first.
+  virtual Result<std::vector<StoredConflict>> ListConflicts(const Scope& scope = {.all_regions = true},
+                                                            bool open_only = false) = 0;
+  virtual Result<std::optional<StoredConflict>> FindConflict(int64_t id) = 0;
+  virtual Status AddAudit(const AuditRecord& entry) = 0;
+  // Audit entries with id > `after_id`, oldest first, at most `limit`.
+  virtual Result<std::vector<AuditRecord>> ListAudit(int64_t after_id, size_t limit) = 0;
+
+  // ---- Supervisor queries: reads of committed state, outside write transactions.
+  virtual Result<std::optional<StoredRecord>> ReadRecord(v1::RecordType type,
+                                                         const std::string& id) = 0;
+  // A child's contacts, visits and placement changes (deleted ones included).
+  virtual Result<std::vector<StoredRecord>> ReadChildRecords(const std::string& child_id) = 0;
+  // Every record of `type` in `scope` that is not deleted.
+  virtual Result<std::vector<StoredRecord>> ReadRecords(v1::RecordType type, const Scope& scope) = 0;
+  virtual Result<std::vector<StoredRecord>> QueryVisits(const VisitQuery& query) = 0;
+  // The latest visit (not deleted) of every child in `scope` that has one.
+  virtual Result<std::vector<LatestVisit>> LatestVisits(const Scope& scope) = 0;
+  // Visits (not deleted) per worker with at_ms in [from_ms, to_ms).
+  virtual Result<std::vector<std::pair<std::string, uint32_t>>> VisitCountsByWorker(
+      const Scope& scope, int64_t from_ms, int64_t to_ms) = 0;
 };
 
 }  // namespace vinculo::server

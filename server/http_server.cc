@@ -33,6 +33,8 @@ using Stream = beast::ssl_stream<beast::tcp_stream>;
 
 constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
 constexpr size_t kGzipThreshold = 1024;  // smaller bodies are not worth compressing
+// The slowest link a body is given time for: a 2G connection (GPRS manages about 5 KB/s).
+constexpr uint64_t kMinBytesPerSecond = 2 * 1024;
 
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -40,23 +42,33 @@ int64_t NowMs() {
       .count();
 }
 
-// What the server needs to reach a live connection when it stops.
+// What the server needs to reach a live connection when it stops, or when it is full and a new
+// client arrives.
 struct SessionControl {
   asio::any_io_executor executor;  // the connection's strand
   beast::tcp_stream* stream = nullptr;  // null once the connection is gone; touched on the strand
   std::atomic<bool> idle{true};         // waiting for a request (safe to cut off)
+  std::atomic<int64_t> idle_since{0};   // steady-clock ns when it last became idle
+  std::atomic<bool> evicted{false};     // cut off to make room: close without a TLS goodbye
+
+  void MarkIdle() {
+    idle_since = std::chrono::steady_clock::now().time_since_epoch().count();
+    idle = true;
+  }
 };
 
 class Server final : public HttpsServer {
  public:
-  Server(const ServerOptions& options, Handler handler)
+  Server(const ServerOptions& options, Handler handler, Handler login_handler)
       : options_(options),
         handler_(std::move(handler)),
+        login_handler_(std::move(login_handler)),
         ioc_(options.io_threads),
         tls_(ssl::context::tls_server),
         acceptor_(ioc_),
         signals_(ioc_),
-        store_thread_(1) {}
+        store_thread_(1),
+        login_thread_(1) {}
 
   Status Init() {
     SSL_CTX_set_min_proto_version(tls_.native_handle(), TLS1_2_VERSION);
@@ -99,12 +111,20 @@ class Server final : public HttpsServer {
         if (!ec) DoStop();
       });
     }
-    asio::co_spawn(ioc_, Accept(), asio::detached);
+    asio::co_spawn(ioc_, Accept(), [](std::exception_ptr e) {
+      if (!e) return;
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        std::cerr << UtcTimestamp(NowMs()) << " accept loop failed: " << ex.what() << std::endl;
+      }
+    });
     std::vector<std::thread> threads;
     for (int i = 1; i < options_.io_threads; ++i) threads.emplace_back([this] { ioc_.run(); });
     ioc_.run();
     for (std::thread& t : threads) t.join();
     store_thread_.join();
+    login_thread_.join();
   }
 
   void Stop() override {
@@ -135,46 +155,95 @@ class Server final : public HttpsServer {
         co_await pause.async_wait(kUseTuple);
         continue;
       }
-      if (active_.load() >= options_.max_connections) {
+      if (active_.load() >= options_.max_connections && !EvictIdle()) {
         beast::error_code ignored;
         socket.close(ignored);
         continue;
       }
       asio::any_io_executor executor = socket.get_executor();
-      asio::co_spawn(executor, Session(std::move(socket)), asio::detached);
+      ++active_;  // counted here, so that the limit sees connections not yet started
+      asio::co_spawn(executor, Session(std::move(socket)), [](std::exception_ptr e) {
+        if (!e) return;
+        try {
+          std::rethrow_exception(e);
+        } catch (const std::exception& ex) {
+          std::cerr << UtcTimestamp(NowMs()) << " connection failed: " << ex.what() << std::endl;
+        }
+      });
     }
   }
 
-  // Runs the handler on the store thread and returns its response to this connection's strand.
+  // At the connection limit, cuts off the connection that has waited longest without a request in
+  // progress (in its TLS handshake, idle between requests, or with its header still arriving), so
+  // that connections that do nothing cannot lock out the clients that sync: the newcomer takes its
+  // place. False, and the newcomer is refused, when every connection is busy with a request.
+  bool EvictIdle() {
+    std::shared_ptr<SessionControl> oldest;
+    {
+      std::lock_guard lock(sessions_mutex_);
+      for (const std::shared_ptr<SessionControl>& c : sessions_) {
+        if (c->idle && !c->evicted && (!oldest || c->idle_since < oldest->idle_since)) oldest = c;
+      }
+    }
+    if (!oldest) return false;
+    oldest->evicted = true;
+    asio::post(oldest->executor, [oldest] {
+      if (oldest->stream != nullptr && oldest->idle) {
+        oldest->stream->cancel();
+      } else {
+        oldest->evicted = false;  // a request came in meanwhile: it stays
+      }
+    });
+    return true;
+  }
+
+  // Runs the handler on its thread — logins on the login thread (scrypt is slow), everything else
+  // on the store thread — and returns its response to this connection's strand. A handler that
+  // throws (a bug) gets the client a 500, not a dropped connection.
   asio::awaitable<HttpResponse> Handle(const HttpRequest& request) {
+    const bool login = login_handler_ && request.target.rfind("/v1/login", 0) == 0;
+    const Handler& handler = login ? login_handler_ : handler_;
+    asio::thread_pool& thread = login ? login_thread_ : store_thread_;
     co_return co_await asio::co_spawn(
-        store_thread_.get_executor(),
-        [this, &request]() -> asio::awaitable<HttpResponse> { co_return handler_(request); },
+        thread.get_executor(),
+        [&handler, &request]() -> asio::awaitable<HttpResponse> {
+          try {
+            co_return handler(request);
+          } catch (const std::exception& e) {
+            std::cerr << UtcTimestamp(NowMs()) << " internal error: " << e.what() << std::endl;
+          }
+          co_return HttpResponse{.status = 500, .content_type = "text/plain",
+                                 .body = "internal error\n"};
+        },
         asio::use_awaitable);
   }
 
   asio::awaitable<void> Session(tcp::socket socket) {
-    ++active_;
     beast::error_code ec;
     const tcp::endpoint peer = socket.remote_endpoint(ec);
     const std::string remote = ec ? std::string("?") : peer.address().to_string();
     Stream stream(std::move(socket), tls_);
     auto control = std::make_shared<SessionControl>();
+    control->MarkIdle();
     control->executor = stream.get_executor();
     control->stream = &beast::get_lowest_layer(stream);
     {
       std::lock_guard lock(sessions_mutex_);
       sessions_.insert(control);
     }
+    // Unregisters however Serve ends, an exception included, before the stream goes away.
+    struct Registration {
+      Server* server;
+      std::shared_ptr<SessionControl> control;
+      ~Registration() {
+        control->stream = nullptr;
+        std::lock_guard lock(server->sessions_mutex_);
+        server->sessions_.erase(control);
+        --server->active_;
+      }
+    } registration{this, control};
 
     co_await Serve(stream, remote, *control);
-
-    control->stream = nullptr;
-    {
-      std::lock_guard lock(sessions_mutex_);
-      sessions_.erase(control);
-    }
-    --active_;
   }
 
   asio::awaitable<void> Serve(Stream& stream, const std::string& remote, SessionControl& control) {
@@ -185,19 +254,35 @@ class Server final : public HttpsServer {
 
     beast::flat_buffer buffer;
     while (!stopping_) {
-      control.idle = true;
+      control.MarkIdle();
       http::request_parser<http::string_body> parser;
       parser.body_limit(options_.max_body_bytes);
       parser.header_limit(16 * 1024);
-      // The whole request, from idle to its last byte, must arrive within the read timeout: a
-      // client trickling bytes cannot hold the connection.
+      // The header must arrive within the read timeout (a client trickling bytes cannot hold the
+      // connection). The body must then keep coming at kMinBytesPerSecond on average after a read
+      // timeout's grace: a slow link gets the time it needs, a client trickling bytes (whatever
+      // Content-Length it announced) is cut off after about the read timeout.
       tcp_layer.expires_after(std::chrono::seconds(options_.read_timeout_s));
-      auto [rec, read_bytes] = co_await http::async_read(stream, buffer, parser, kUseTuple);
+      auto [hrec, header_bytes] =
+          co_await http::async_read_header(stream, buffer, parser, kUseTuple);
+      if (!hrec) {
+        control.idle = false;
+        const auto body_start = std::chrono::steady_clock::now();
+        uint64_t received = 0;
+        while (!hrec && !parser.is_done()) {
+          tcp_layer.expires_at(body_start + std::chrono::seconds(options_.read_timeout_s) +
+                               std::chrono::milliseconds(received * 1000 / kMinBytesPerSecond));
+          size_t bytes = 0;
+          std::tie(hrec, bytes) = co_await http::async_read_some(stream, buffer, parser, kUseTuple);
+          received += bytes;
+        }
+      }
+      const beast::error_code rec = hrec;
       if (rec == http::error::body_limit) {
-        co_await Reply(stream, remote, "?", "?", 11,
-                       HttpResponse{.status = 413, .content_type = "text/plain",
-                                    .body = "request body too large\n"},
-                       false, false, std::chrono::steady_clock::now());
+        HttpResponse too_large{.status = 413, .content_type = "text/plain",
+                               .body = "request body too large\n"};
+        const ReplyInfo info{.remote = remote, .method = "?", .target = "?"};
+        co_await Reply(stream, info, std::move(too_large));
         break;
       }
       if (rec == http::error::end_of_stream || rec == asio::error::operation_aborted ||
@@ -206,15 +291,14 @@ class Server final : public HttpsServer {
       }
       if (rec) {
         if (rec.category() == beast::error_code(http::error::bad_target).category()) {
-          co_await Reply(stream, remote, "?", "?", 11,
-                         HttpResponse{.status = 400, .content_type = "text/plain",
-                                      .body = "malformed HTTP request\n"},
-                         false, false, std::chrono::steady_clock::now());
+          HttpResponse malformed{.status = 400, .content_type = "text/plain",
+                                 .body = "malformed HTTP request\n"};
+          const ReplyInfo info{.remote = remote, .method = "?", .target = "?"};
+          co_await Reply(stream, info, std::move(malformed));
         }
         break;
       }
       control.idle = false;
-      const auto start = std::chrono::steady_clock::now();
       http::request<http::string_body>& req = parser.get();
       HttpRequest in;
       in.method = std::string(req.method_string());
@@ -222,17 +306,26 @@ class Server final : public HttpsServer {
       in.content_type = std::string(req[http::field::content_type]);
       in.content_encoding = std::string(req[http::field::content_encoding]);
       in.accept_encoding = std::string(req[http::field::accept_encoding]);
+      in.accept = std::string(req[http::field::accept]);
+      in.if_none_match = std::string(req[http::field::if_none_match]);
       in.authorization = std::string(req[http::field::authorization]);
       in.body = std::move(req.body());
       in.remote = remote;
+      const ReplyInfo info{.remote = remote,
+                           .method = in.method,
+                           .target = in.target,
+                           .version = req.version(),
+                           .keep_alive = req.keep_alive() && !stopping_,
+                           .accepts_gzip = in.accept_encoding.find("gzip") != std::string::npos,
+                           .start = std::chrono::steady_clock::now()};
       HttpResponse out = co_await Handle(in);
-      const bool keep_alive = req.keep_alive() && !stopping_;
-      const bool accepts_gzip = in.accept_encoding.find("gzip") != std::string::npos;
-      if (!co_await Reply(stream, remote, in.method, in.target, req.version(), std::move(out),
-                          keep_alive, accepts_gzip, start) ||
-          !keep_alive) {
-        break;
-      }
+      if (!co_await Reply(stream, info, std::move(out)) || !info.keep_alive) break;
+    }
+    // Cut off to make room: no goodbye, which could keep the place taken for seconds more.
+    if (control.evicted) {
+      beast::error_code ignored;
+      tcp_layer.socket().close(ignored);
+      co_return;
     }
     // Say goodbye in TLS, but do not wait long for the peer's answer (an idle client may not read
     // until its next request).
@@ -240,11 +333,27 @@ class Server final : public HttpsServer {
     co_await stream.async_shutdown(kUseTuple);
   }
 
-  // Writes `out`; returns false when the write failed.
-  asio::awaitable<bool> Reply(Stream& stream, const std::string& remote, const std::string& method,
-                              const std::string& target, unsigned version, HttpResponse out,
-                              bool keep_alive, bool accepts_gzip,
-                              std::chrono::steady_clock::time_point start) {
+  // What the log line and the response need to know about the request.
+  struct ReplyInfo {
+    std::string remote;
+    std::string method;
+    std::string target;
+    unsigned version = 11;
+    bool keep_alive = false;
+    bool accepts_gzip = false;
+    std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+  };
+
+  // Writes `out`; returns false when the write failed. Takes everything by reference to named
+  // objects or by value: no temporaries in co_await arguments (g++ 12 mishandles their lifetime).
+  asio::awaitable<bool> Reply(Stream& stream, const ReplyInfo& info, HttpResponse out) {
+    const std::string& remote = info.remote;
+    const std::string& method = info.method;
+    const std::string& target = info.target;
+    const unsigned version = info.version;
+    const bool keep_alive = info.keep_alive;
+    const bool accepts_gzip = info.accepts_gzip;
+    const auto start = info.start;
     http::response<http::string_body> res{static_cast<http::status>(out.status), version};
     res.set(http::field::server, "vinculo-server");
     if (!out.content_type.empty()) res.set(http::field::content_type, out.content_type);
@@ -258,7 +367,8 @@ class Server final : public HttpsServer {
     const size_t bytes = out.body.size();
     res.body() = std::move(out.body);
     res.prepare_payload();
-    beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(options_.read_timeout_s));
+    beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(options_.read_timeout_s) +
+                                                  std::chrono::seconds(bytes / kMinBytesPerSecond));
     auto [wec, written] = co_await http::async_write(stream, res, kUseTuple);
     if (options_.log_requests) {
       const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -276,11 +386,13 @@ class Server final : public HttpsServer {
 
   ServerOptions options_;
   Handler handler_;
+  Handler login_handler_;
   asio::io_context ioc_;
   ssl::context tls_;
   tcp::acceptor acceptor_;
   asio::signal_set signals_;
   asio::thread_pool store_thread_;
+  asio::thread_pool login_thread_;
   uint16_t port_ = 0;
   std::atomic<bool> stopping_{false};
   std::atomic<int> active_{0};
@@ -291,8 +403,8 @@ class Server final : public HttpsServer {
 }  // namespace
 
 Result<std::unique_ptr<HttpsServer>> HttpsServer::Create(const ServerOptions& options,
-                                                         Handler handler) {
-  auto server = std::make_unique<Server>(options, std::move(handler));
+                                                         Handler handler, Handler login_handler) {
+  auto server = std::make_unique<Server>(options, std::move(handler), std::move(login_handler));
   if (Status s = server->Init(); !s.ok()) return s.error();
   return std::unique_ptr<HttpsServer>(std::move(server));
 }

@@ -23,19 +23,24 @@ struct ServerOptions {
   size_t max_body_bytes = 32 << 20;  // larger requests get 413
   int max_connections = 2000;        // further connections are closed at once
   int handshake_timeout_s = 15;
-  int read_timeout_s = 30;           // a slow or silent client is cut off
-  int idle_timeout_s = 60;           // a keep-alive connection with no request is closed
+  // A request's header must arrive within this, from the moment the connection is idle (a slow or
+  // silent client is cut off); its body, and the response, get this plus the time a 2G link needs.
+  int read_timeout_s = 30;
   bool log_requests = true;
 };
 
 class HttpsServer {
  public:
-  // Called on the server's single store thread, one request at a time; returns the response.
+  // Called on one thread, one request at a time (the store thread, or the login thread); returns the
+  // response. An exception is a bug: the client gets a 500 and the error is logged.
   using Handler = std::function<HttpResponse(const HttpRequest&)>;
 
   // Binds the listening socket and loads the certificate; InvalidArgument naming the file for a bad
-  // certificate or key, Unavailable when the address cannot be bound.
-  static Result<std::unique_ptr<HttpsServer>> Create(const ServerOptions& options, Handler handler);
+  // certificate or key, Unavailable when the address cannot be bound. `login_handler`, when set,
+  // answers POST /v1/login on a thread of its own (password hashing is slow and must not hold up
+  // syncs); it must not share a store connection with `handler`.
+  static Result<std::unique_ptr<HttpsServer>> Create(const ServerOptions& options, Handler handler,
+                                                     Handler login_handler = {});
 
   virtual ~HttpsServer() = default;
 

@@ -14,6 +14,8 @@ struct HttpRequest {
   std::string content_type;
   std::string content_encoding;  // "gzip" or empty
   std::string accept_encoding;
+  std::string accept;            // the Accept header
+  std::string if_none_match;     // the If-None-Match header
   std::string authorization;     // the raw Authorization header
   std::string body;
   std::string remote;            // peer address, for the log and the audit

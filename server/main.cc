@@ -4,12 +4,17 @@
 #include <chrono>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <string>
+#include <vector>
 
 #include "common/civil_time.h"
 #include "common/record.h"
 #include "server/api.h"
+#include "server/backup.h"
+#include "server/bundle_import.h"
 #include "server/http_server.h"
+#include "server/reply_format.h"
 #include "server/sqlite_central_store.h"
 
 namespace vinculo::server {
@@ -69,8 +74,13 @@ int Serve(const std::string& data_dir, const ServeFlags& flags) {
   api_options.max_body_bytes = flags.max_body;
   api_options.token_lifetime_ms = flags.token_lifetime_s * 1000;
   Api api(**store, api_options);
+  // Logins get their own store connection and thread: password hashing must not hold up syncs.
+  Result<std::unique_ptr<CentralStore>> login_store = OpenStore(data_dir, /*create=*/false);
+  if (!login_store) return Fail(login_store.error());
+  Api login_api(**login_store, api_options);
   Result<std::unique_ptr<HttpsServer>> server = HttpsServer::Create(
-      options, [&api](const HttpRequest& request) { return api.Handle(request, NowMs()); });
+      options, [&api](const HttpRequest& request) { return api.Handle(request, NowMs()); },
+      [&login_api](const HttpRequest& request) { return login_api.Handle(request, NowMs()); });
   if (!server) return Fail(server.error());
   std::cout << "listening on " << options.host << ":" << (*server)->port() << std::endl;
   if (!flags.port_file.empty()) {
@@ -99,6 +109,9 @@ int AddUser(const std::string& data_dir, const std::string& username, const std:
   if (*role != Role::kAdmin && region.empty()) {
     return Fail(Error::InvalidArgument("is required for a " + role_name, "--region"));
   }
+  if (*role == Role::kAdmin && !region.empty()) {
+    return Fail(Error::InvalidArgument("is not for an admin, who sees every region", "--region"));
+  }
   const std::string password = ReadPassword();
   if (password.size() < 8) {
     return Fail(Error::InvalidArgument("must be at least 8 characters (read from standard input)",
@@ -111,7 +124,7 @@ int AddUser(const std::string& data_dir, const std::string& username, const std:
   Status s = (*store)->AddUser({.username = username,
                                 .password_hash = *hash,
                                 .role = *role,
-                                .region = *role == Role::kAdmin ? region : region,
+                                .region = region,
                                 .created_ms = NowMs()});
   if (!s.ok()) return Fail(s.error());
   std::cout << "added " << role_name << " " << username
@@ -155,30 +168,66 @@ int ListConflicts(const std::string& data_dir) {
   std::printf("%-5s %-10s %-36s %-16s %-24s %-24s %s\n", "ID", "REGION", "RECORD", "FIELD",
               "KIND", "KEPT", "LOST");
   for (const StoredConflict& c : *conflicts) {
-    auto value = [&](const v1::Record& r) {
-      // The one field's value in text form, short enough for a table.
-      const google::protobuf::Message* m = RecordMessage(r);
-      const auto* field = m->GetDescriptor()->FindFieldByNumber(static_cast<int>(c.conflict.field()));
-      std::string text;
-      if (field != nullptr && !field->is_repeated() &&
-          field->cpp_type() == google::protobuf::FieldDescriptor::CPPTYPE_STRING) {
-        text = m->GetReflection()->GetString(*m, field);
-      } else if (field != nullptr && !field->is_repeated() &&
-                 field->cpp_type() == google::protobuf::FieldDescriptor::CPPTYPE_BOOL) {
-        text = m->GetReflection()->GetBool(*m, field) ? "true" : "false";
-      } else {
-        text = "(see the record)";
-      }
-      return "\"" + text + "\"";
-    };
     std::string kind = v1::ConflictKind_Name(c.conflict.kind());
     kind = kind.substr(std::string("CONFLICT_KIND_").size());
     std::printf("%-5lld %-10s %-36s %-16s %-24s %-24s %s\n", static_cast<long long>(c.id),
                 c.region.c_str(), c.conflict.record_id().c_str(), c.conflict.field_name().c_str(),
-                kind.c_str(), value(c.conflict.winning()).c_str(),
-                value(c.conflict.losing()).c_str());
+                kind.c_str(), ("\"" + ConflictValueText(c.conflict, true) + "\"").c_str(),
+                ("\"" + ConflictValueText(c.conflict, false) + "\"").c_str());
   }
   return 0;
+}
+
+int Backup(const std::string& data_dir, const std::string& to) {
+  Result<BackupSummary> summary = BackupCentralStore(data_dir, to);
+  if (!summary) return Fail(summary.error());
+  std::cout << "backed up " << data_dir << "/central.db to " << to << ": " << summary->records
+            << " records, last change " << summary->last_server_seq << ", " << summary->bytes
+            << " bytes\n";
+  return 0;
+}
+
+// Imports each bundle in turn; a bundle that fails is reported and the others still go in.
+int ImportBundles(const std::string& data_dir, const std::string& key_file,
+                  const std::vector<std::string>& files) {
+  std::ifstream key_in(key_file, std::ios::binary);
+  if (!key_in) return Fail(Error::NotFound("cannot read the private key " + key_file));
+  const std::string key((std::istreambuf_iterator<char>(key_in)), std::istreambuf_iterator<char>());
+  Result<std::unique_ptr<CentralStore>> store = OpenStore(data_dir, false);
+  if (!store) return Fail(store.error());
+  int status = 0;
+  for (const std::string& file : files) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) {
+      std::cerr << "error: " << file << ": cannot read it\n";
+      status = 1;
+      continue;
+    }
+    const std::string bundle((std::istreambuf_iterator<char>(in)),
+                             std::istreambuf_iterator<char>());
+    Result<BundleImportSummary> r = ImportBundle(**store, bundle, key, NowMs());
+    if (!r) {
+      std::cerr << "error: " << file << ": " << r.error().ToString() << " (nothing applied)\n";
+      status = 1;
+      continue;
+    }
+    std::cout << file << ": device " << r->device_id << " (" << r->username << "), sealed "
+              << UtcTimestamp(r->created_ms) << ": " << r->mutations << " changes";
+    if (r->mutations > 0) std::cout << " (seq " << r->first_seq << "-" << r->last_seq << ")";
+    std::cout << ": " << r->applied << " applied, " << r->already << " already applied, "
+              << r->rejected << " rejected, " << r->conflicts << " conflicts\n";
+    for (const v1::Rejection& rejection : r->rejections) {
+      std::cerr << "warning: " << file << ": change " << rejection.seq() << " rejected ("
+                << v1::RejectionCode_Name(rejection.code()) << "): "
+                << (rejection.field().empty() ? "" : rejection.field() + ": ")
+                << rejection.message() << "\n";
+    }
+    if (r->token_expired) {
+      std::cerr << "note: " << file << ": the device's token has expired; the bundle verified "
+                << "with it and was accepted (revoke the device to refuse its bundles)\n";
+    }
+  }
+  return status;
 }
 
 }  // namespace
@@ -245,6 +294,32 @@ int main(int argc, char** argv) {
   CLI::App* conflicts_list =
       conflicts->add_subcommand("list", "List every conflict: the value kept and the value lost");
 
+  std::string backup_to;
+  CLI::App* backup = app.add_subcommand(
+      "backup",
+      "Copy the central store to FILE, consistent while the server is serving (SQLite online "
+      "backup); restore: stop the server, put FILE in place as DATA/central.db, start it");
+  backup->add_option("--to", backup_to, "The backup file to write (replaced atomically)")
+      ->required()
+      ->type_name("FILE");
+
+  CLI::App* bundle = app.add_subcommand("bundle", "Offline bundles made by devices");
+  bundle->require_subcommand(1);
+  std::string bundle_key;
+  std::vector<std::string> bundle_files;
+  CLI::App* bundle_import = bundle->add_subcommand(
+      "import",
+      "Verify and apply bundles made by `vinculo bundle export`, with the rules of an online "
+      "sync: a change applied before (by sync or an earlier import) is not applied again");
+  bundle_import
+      ->add_option("--key", bundle_key,
+                   "The server's private key (PEM): the key of the certificate devices seal for")
+      ->required()
+      ->type_name("FILE");
+  bundle_import->add_option("bundles", bundle_files, "Bundle files")
+      ->required()
+      ->type_name("FILE");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -261,6 +336,8 @@ int main(int argc, char** argv) {
     std::cout << "disabled " << username << "\n";
     return 0;
   }
+  if (*backup) return Backup(data_dir, backup_to);
+  if (*bundle_import) return ImportBundles(data_dir, bundle_key, bundle_files);
   if (*device_list) return ListDevices(data_dir);
   if (*conflicts_list) return ListConflicts(data_dir);
   if (*device_revoke) {

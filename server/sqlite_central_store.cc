@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "common/record.h"
@@ -40,25 +41,37 @@ constexpr const char* kMigrations[] = {
         revoked_ms       INTEGER NOT NULL DEFAULT 0,
         created_ms       INTEGER NOT NULL,
         last_seen_ms     INTEGER NOT NULL DEFAULT 0,
-        last_seq         INTEGER NOT NULL DEFAULT 0
+        last_seq         INTEGER NOT NULL DEFAULT 0,
+        store_id         TEXT NOT NULL DEFAULT '', -- the device store that last logged in
+        store_base_seq   INTEGER NOT NULL DEFAULT 0 -- that store numbers its seqs after this
       );
-      -- Every record: its RecordState, the region that scopes it, and the seq of its latest change.
+      -- Every record: columns copied out of it for queries and scope, the seq of its latest
+      -- change, and its RecordState last (reading the columns does not touch the blob).
       CREATE TABLE records (
         type       INTEGER NOT NULL,
         id         TEXT NOT NULL,
-        state      BLOB NOT NULL,
         region     TEXT NOT NULL,
         deleted    INTEGER NOT NULL,
         child_id   TEXT,
         family_id  TEXT,
-        worker     TEXT,
-        at_ms      INTEGER,
-        due        TEXT,
+        worker     TEXT,               -- child: assigned_worker; visit: worker
+        at_ms      INTEGER,            -- visit: visited_at; placement change: changed_on
+        at_text    TEXT,
+        due        TEXT,               -- visit: next_visit_due
+        kind       INTEGER,            -- visit: kind
+        status     INTEGER,            -- child: case status
+        placement  INTEGER,            -- child: placement; placement change: to_placement
+        from_placement INTEGER,        -- placement change: from_placement
+        programme  TEXT,               -- child: programme
         server_seq INTEGER NOT NULL UNIQUE,
-        PRIMARY KEY (type, id)
-      ) WITHOUT ROWID;
+        state      BLOB NOT NULL,
+        UNIQUE (type, id)
+      );
       CREATE INDEX records_feed ON records (region, server_seq);
-      CREATE INDEX records_by_child ON records (child_id) WHERE child_id IS NOT NULL;
+      CREATE INDEX records_by_child ON records (child_id, type) WHERE child_id IS NOT NULL;
+      CREATE INDEX records_by_time ON records (type, region, at_ms, id);
+      CREATE INDEX records_by_worker ON records (type, worker, at_ms);
+      CREATE INDEX records_latest ON records (type, deleted, region, child_id, at_ms, at_text, due);
       -- A record leaving a region (its case moved): devices of that region get an eviction.
       CREATE TABLE scope_exits (
         old_region TEXT NOT NULL,
@@ -85,6 +98,26 @@ constexpr const char* kMigrations[] = {
         UNIQUE (type, record_id, field, losing_hlc, losing_device)
       );
       CREATE INDEX conflicts_open ON conflicts (region, resolved_ms);
+      -- Who read or changed which child's record, when, from where.
+      CREATE TABLE audit (
+        id          INTEGER PRIMARY KEY,
+        at_ms       INTEGER NOT NULL,
+        username    TEXT NOT NULL,
+        device_id   TEXT NOT NULL,
+        remote      TEXT NOT NULL,
+        action      TEXT NOT NULL,
+        child_id    TEXT NOT NULL,
+        record_type INTEGER NOT NULL,
+        record_id   TEXT NOT NULL
+      );
+      CREATE INDEX audit_by_child ON audit (child_id, at_ms);
+      -- Rejected mutations, told again when a device resends them after a lost reply.
+      CREATE TABLE rejections (
+        device_id TEXT NOT NULL,
+        seq       INTEGER NOT NULL,
+        rejection BLOB NOT NULL,      -- v1::Rejection
+        PRIMARY KEY (device_id, seq)
+      ) WITHOUT ROWID;
     )sql",
 };
 static_assert(std::size(kMigrations) == kCentralSchemaVersion);
@@ -172,6 +205,65 @@ StoredRecord ReadStoredRecord(const sql::Statement& s, bool* ok) {
   return r;
 }
 
+Status InsertAudit(sql::Database& db, const AuditRecord& a) {
+  Result<sql::Statement*> s = db.Cached(
+      "INSERT INTO audit (at_ms, username, device_id, remote, action, child_id, record_type, "
+      "record_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+  if (!s) return s.error();
+  (*s)->BindInt(1, a.at_ms)
+      .BindText(2, a.username)
+      .BindText(3, a.device_id)
+      .BindText(4, a.remote)
+      .BindText(5, a.action)
+      .BindText(6, a.child_id)
+      .BindInt(7, a.record_type)
+      .BindText(8, a.record_id);
+  return (*s)->Run();
+}
+
+constexpr char kConflictColumns[] =
+    "id, type, body, region, device_id, detected_ms, COALESCE(resolved_ms, 0), "
+    "COALESCE(resolved_by, ''), COALESCE(resolution, '')";
+
+StoredConflict ReadConflict(const sql::Statement& r) {
+  StoredConflict c;
+  c.id = r.ColumnInt(0);
+  c.type = static_cast<v1::RecordType>(r.ColumnInt(1));
+  c.conflict.ParseFromString(r.ColumnBlob(2));
+  c.region = r.ColumnText(3);
+  c.device_id = r.ColumnText(4);
+  c.detected_ms = r.ColumnInt(5);
+  c.resolved_ms = r.ColumnInt(6);
+  c.resolved_by = r.ColumnText(7);
+  c.resolution = r.ColumnText(8);
+  return c;
+}
+
+// A (state, region, server_seq) row; a state that does not decode leaves the record's kind unset,
+// which Decoded turns into DataLoss.
+StoredRecord ReadStoredRow(const sql::Statement& s) {
+  bool ok = true;
+  StoredRecord r = ReadStoredRecord(s, &ok);
+  if (!ok) r.state.Clear();
+  return r;
+}
+
+bool Damaged(const StoredRecord& r) { return TypeOf(r.state.record()) == v1::RECORD_TYPE_UNSPECIFIED; }
+
+Result<std::vector<StoredRecord>> Decoded(Result<std::vector<StoredRecord>> rows) {
+  if (rows && std::any_of(rows->begin(), rows->end(), Damaged)) {
+    return Error::DataLoss("a record in the central store is damaged");
+  }
+  return rows;
+}
+
+Result<std::optional<StoredRecord>> Decoded(Result<std::optional<StoredRecord>> row) {
+  if (row && row->has_value() && Damaged(**row)) {
+    return Error::DataLoss("a record in the central store is damaged");
+  }
+  return row;
+}
+
 class SqliteTransaction final : public StoreTransaction {
  public:
   SqliteTransaction(sql::Database* db, sql::Transaction txn) : db_(db), txn_(std::move(txn)) {}
@@ -212,11 +304,15 @@ class SqliteTransaction final : public StoreTransaction {
     VINCULO_RETURN_IF_ERROR(SetMetaValue(*db_, "last_server_seq", seq));
     Result<sql::Statement*> s = db_->Cached(
         "INSERT INTO records (type, id, state, region, deleted, child_id, family_id, worker, "
-        "at_ms, due, server_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) "
+        "at_ms, at_text, due, kind, status, placement, from_placement, programme, server_seq) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17) "
         "ON CONFLICT (type, id) DO UPDATE SET state = excluded.state, region = excluded.region, "
         "deleted = excluded.deleted, child_id = excluded.child_id, "
         "family_id = excluded.family_id, worker = excluded.worker, at_ms = excluded.at_ms, "
-        "due = excluded.due, server_seq = excluded.server_seq");
+        "at_text = excluded.at_text, due = excluded.due, kind = excluded.kind, "
+        "status = excluded.status, placement = excluded.placement, "
+        "from_placement = excluded.from_placement, programme = excluded.programme, "
+        "server_seq = excluded.server_seq");
     if (!s) return s.error();
     const RecordRefs refs = RefsOf(state.record());
     auto text_or_null = [&](int index, const std::string& text) {
@@ -239,8 +335,14 @@ class SqliteTransaction final : public StoreTransaction {
     } else {
       (*s)->BindNull(9);
     }
-    text_or_null(10, refs.due);
-    (*s)->BindInt(11, seq);
+    text_or_null(10, refs.at_text);
+    text_or_null(11, refs.due);
+    (*s)->BindInt(12, refs.visit_kind)
+        .BindInt(13, refs.case_status)
+        .BindInt(14, refs.placement)
+        .BindInt(15, refs.from_placement);
+    text_or_null(16, refs.programme);
+    (*s)->BindInt(17, seq);
     VINCULO_RETURN_IF_ERROR((*s)->Run());
     return static_cast<uint64_t>(seq);
   }
@@ -300,8 +402,10 @@ class SqliteTransaction final : public StoreTransaction {
                   "SELECT server_seq, state, 0, '' FROM records "
                   "  WHERE region = ?1 AND server_seq > ?2 "
                   "UNION ALL "
-                  "SELECT server_seq, NULL, type, id FROM scope_exits "
-                  "  WHERE old_region = ?1 AND server_seq > ?2 "
+                  "SELECT e.server_seq, NULL, e.type, e.id FROM scope_exits e "
+                  "  WHERE e.old_region = ?1 AND e.server_seq > ?2 AND NOT EXISTS ("
+                  "    SELECT 1 FROM records r "
+                  "    WHERE r.type = e.type AND r.id = e.id AND r.region = e.old_region) "
                   "ORDER BY 1 LIMIT ?3");
     if (!s) return s.error();
     (*s)->BindText(1, scope.region)
@@ -339,6 +443,51 @@ class SqliteTransaction final : public StoreTransaction {
 
   Status SaveClock(HlcValue value) override {
     return SetMetaValue(*db_, "clock", static_cast<int64_t>(value));
+  }
+
+  Status AddAudit(const AuditRecord& entry) override { return InsertAudit(*db_, entry); }
+
+  Status SaveRejection(const std::string& device_id, const v1::Rejection& rejection) override {
+    Result<sql::Statement*> s = db_->Cached(
+        "INSERT OR REPLACE INTO rejections (device_id, seq, rejection) VALUES (?1, ?2, ?3)");
+    if (!s) return s.error();
+    (*s)->BindText(1, device_id)
+        .BindInt(2, static_cast<int64_t>(rejection.seq()))
+        .BindBlob(3, rejection.SerializeAsString());
+    return (*s)->Run();
+  }
+
+  Result<std::optional<v1::Rejection>> FindRejection(const std::string& device_id,
+                                                     uint64_t seq) override {
+    Result<sql::Statement*> s =
+        db_->Cached("SELECT rejection FROM rejections WHERE device_id = ?1 AND seq = ?2");
+    if (!s) return s.error();
+    (*s)->BindText(1, device_id).BindInt(2, static_cast<int64_t>(seq));
+    return FirstRow<v1::Rejection>(*s, [](const sql::Statement& r) {
+      v1::Rejection out;
+      out.ParseFromString(r.ColumnBlob(0));
+      return out;
+    });
+  }
+
+  Status PruneRejections(const std::string& device_id, uint64_t seq) override {
+    Result<sql::Statement*> s =
+        db_->Cached("DELETE FROM rejections WHERE device_id = ?1 AND seq < ?2");
+    if (!s) return s.error();
+    (*s)->BindText(1, device_id).BindInt(2, static_cast<int64_t>(seq));
+    return (*s)->Run();
+  }
+
+  Status MarkConflictResolved(int64_t id, const std::string& by, const std::string& resolution,
+                              int64_t now_ms) override {
+    Result<sql::Statement*> s = db_->Cached(
+        "UPDATE conflicts SET resolved_ms = ?2, resolved_by = ?3, resolution = ?4 "
+        "WHERE id = ?1 AND resolved_ms IS NULL");
+    if (!s) return s.error();
+    (*s)->BindInt(1, id).BindInt(2, now_ms).BindText(3, by).BindText(4, resolution);
+    VINCULO_RETURN_IF_ERROR((*s)->Run());
+    if (db_->Changes() == 0) return Error::NotFound("no open conflict " + std::to_string(id));
+    return Status::Ok();
   }
 
   Status Commit() override { return txn_.Commit(); }
@@ -411,16 +560,24 @@ class SqliteCentralStore final : public CentralStore {
     return (*s)->Run();
   }
 
-  Status IssueDeviceToken(const std::string& device_id, const std::string& username,
-                          const std::string& token_hash, int64_t expires_ms,
-                          int64_t now_ms) override {
+  Result<uint64_t> IssueDeviceToken(const std::string& device_id, const std::string& username,
+                                    const std::string& token_hash, int64_t expires_ms,
+                                    int64_t now_ms, const std::string& store_id) override {
     Result<sql::Transaction> txn = sql::Transaction::Begin(db_);
     if (!txn) return txn.error();
-    Result<sql::Statement*> find = db_.Cached(std::string("SELECT ") + kDeviceColumns +
-                                              " FROM devices WHERE device_id = ?1");
+    Result<sql::Statement*> find =
+        db_.Cached(std::string("SELECT ") + kDeviceColumns +
+                   ", store_id, store_base_seq FROM devices WHERE device_id = ?1");
     if (!find) return find.error();
     (*find)->BindText(1, device_id);
-    Result<std::optional<DeviceRecord>> existing = FirstRow<DeviceRecord>(*find, ReadDevice);
+    std::string previous_store;
+    uint64_t base = 0;
+    Result<std::optional<DeviceRecord>> existing =
+        FirstRow<DeviceRecord>(*find, [&](const sql::Statement& r) {
+          previous_store = r.ColumnText(8);
+          base = static_cast<uint64_t>(r.ColumnInt(9));
+          return ReadDevice(r);
+        });
     if (!existing) return existing.error();
     if (existing->has_value()) {
       if ((*existing)->username != username) {
@@ -429,20 +586,29 @@ class SqliteCentralStore final : public CentralStore {
       if ((*existing)->revoked_ms != 0) {
         return Error::PermissionDenied("device " + device_id + " was revoked");
       }
+      // Another store for this device: its seqs start after everything the device sent so far.
+      if (!store_id.empty() && store_id != previous_store && !previous_store.empty()) {
+        base = (*existing)->last_seq;
+      }
     }
     Result<sql::Statement*> s = db_.Cached(
         "INSERT INTO devices (device_id, username, token_hash, token_expires_ms, created_ms, "
-        "last_seen_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?5) "
+        "last_seen_ms, store_id, store_base_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7) "
         "ON CONFLICT (device_id) DO UPDATE SET token_hash = excluded.token_hash, "
-        "token_expires_ms = excluded.token_expires_ms, last_seen_ms = excluded.last_seen_ms");
+        "token_expires_ms = excluded.token_expires_ms, last_seen_ms = excluded.last_seen_ms, "
+        "store_id = CASE WHEN excluded.store_id = '' THEN store_id ELSE excluded.store_id END, "
+        "store_base_seq = excluded.store_base_seq");
     if (!s) return s.error();
     (*s)->BindText(1, device_id)
         .BindText(2, username)
         .BindText(3, token_hash)
         .BindInt(4, expires_ms)
-        .BindInt(5, now_ms);
+        .BindInt(5, now_ms)
+        .BindText(6, store_id)
+        .BindInt(7, static_cast<int64_t>(base));
     VINCULO_RETURN_IF_ERROR((*s)->Run());
-    return txn->Commit();
+    VINCULO_RETURN_IF_ERROR(txn->Commit());
+    return base;
   }
 
   Result<std::optional<DeviceRecord>> FindDeviceByTokenHash(const std::string& hash) override {
@@ -462,12 +628,20 @@ class SqliteCentralStore final : public CentralStore {
 
   Status RevokeDevice(const std::string& device_id, int64_t now_ms) override {
     Result<sql::Statement*> s = db_.Cached(
-        "UPDATE devices SET revoked_ms = ?2, token_hash = NULL WHERE device_id = ?1");
+        "UPDATE devices SET revoked_ms = ?2 WHERE device_id = ?1");
     if (!s) return s.error();
     (*s)->BindText(1, device_id).BindInt(2, now_ms);
     VINCULO_RETURN_IF_ERROR((*s)->Run());
     if (db_.Changes() == 0) return Error::NotFound("no device " + device_id);
     return Status::Ok();
+  }
+
+  Status ClearDeviceToken(const std::string& device_id) override {
+    Result<sql::Statement*> s = db_.Cached(
+        "UPDATE devices SET token_hash = NULL, token_expires_ms = 0 WHERE device_id = ?1");
+    if (!s) return s.error();
+    (*s)->BindText(1, device_id);
+    return (*s)->Run();
   }
 
   Result<uint64_t> CountRecords(v1::RecordType type) override {
@@ -480,19 +654,131 @@ class SqliteCentralStore final : public CentralStore {
     return rows->front();
   }
 
-  Result<std::vector<StoredConflict>> ListConflicts() override {
+  Result<std::vector<StoredConflict>> ListConflicts(const Scope& scope, bool open_only) override {
     Result<sql::Statement*> s = db_.Cached(
-        "SELECT id, type, body, region, device_id, detected_ms FROM conflicts ORDER BY id");
+        std::string("SELECT ") + kConflictColumns +
+        " FROM conflicts WHERE (?1 OR region = ?2) AND (NOT ?3 OR resolved_ms IS NULL) "
+        "ORDER BY id");
     if (!s) return s.error();
-    return Rows<StoredConflict>(*s, [](const sql::Statement& r) {
-      StoredConflict c;
-      c.id = r.ColumnInt(0);
-      c.type = static_cast<v1::RecordType>(r.ColumnInt(1));
-      c.conflict.ParseFromString(r.ColumnBlob(2));
-      c.region = r.ColumnText(3);
-      c.device_id = r.ColumnText(4);
-      c.detected_ms = r.ColumnInt(5);
-      return c;
+    (*s)->BindInt(1, scope.all_regions ? 1 : 0)
+        .BindText(2, scope.region)
+        .BindInt(3, open_only ? 1 : 0);
+    return Rows<StoredConflict>(*s, ReadConflict);
+  }
+
+  Result<std::optional<StoredConflict>> FindConflict(int64_t id) override {
+    Result<sql::Statement*> s =
+        db_.Cached(std::string("SELECT ") + kConflictColumns + " FROM conflicts WHERE id = ?1");
+    if (!s) return s.error();
+    (*s)->BindInt(1, id);
+    return FirstRow<StoredConflict>(*s, ReadConflict);
+  }
+
+  Status AddAudit(const AuditRecord& entry) override { return InsertAudit(db_, entry); }
+
+  Result<std::vector<AuditRecord>> ListAudit(int64_t after_id, size_t limit) override {
+    Result<sql::Statement*> s = db_.Cached(
+        "SELECT id, at_ms, username, device_id, remote, action, child_id, record_type, record_id "
+        "FROM audit WHERE id > ?1 ORDER BY id LIMIT ?2");
+    if (!s) return s.error();
+    (*s)->BindInt(1, after_id).BindInt(2, static_cast<int64_t>(limit));
+    return Rows<AuditRecord>(*s, [](const sql::Statement& r) {
+      return AuditRecord{.id = r.ColumnInt(0),
+                         .at_ms = r.ColumnInt(1),
+                         .username = r.ColumnText(2),
+                         .device_id = r.ColumnText(3),
+                         .remote = r.ColumnText(4),
+                         .action = r.ColumnText(5),
+                         .child_id = r.ColumnText(6),
+                         .record_type = static_cast<v1::RecordType>(r.ColumnInt(7)),
+                         .record_id = r.ColumnText(8)};
+    });
+  }
+
+  Result<std::optional<StoredRecord>> ReadRecord(v1::RecordType type,
+                                                 const std::string& id) override {
+    Result<sql::Statement*> s =
+        db_.Cached("SELECT state, region, server_seq FROM records WHERE type = ?1 AND id = ?2");
+    if (!s) return s.error();
+    (*s)->BindInt(1, type).BindText(2, id);
+    return Decoded(FirstRow<StoredRecord>(*s, ReadStoredRow));
+  }
+
+  Result<std::vector<StoredRecord>> ReadChildRecords(const std::string& child_id) override {
+    Result<sql::Statement*> s = db_.Cached(
+        "SELECT state, region, server_seq FROM records WHERE child_id = ?1 "
+        "ORDER BY type, at_ms, id");
+    if (!s) return s.error();
+    (*s)->BindText(1, child_id);
+    return Decoded(Rows<StoredRecord>(*s, ReadStoredRow));
+  }
+
+  Result<std::vector<StoredRecord>> ReadRecords(v1::RecordType type, const Scope& scope) override {
+    Result<sql::Statement*> s = db_.Cached(
+        "SELECT state, region, server_seq FROM records "
+        "WHERE type = ?1 AND deleted = 0 AND (?2 OR region = ?3) ORDER BY id");
+    if (!s) return s.error();
+    (*s)->BindInt(1, type).BindInt(2, scope.all_regions ? 1 : 0).BindText(3, scope.region);
+    return Decoded(Rows<StoredRecord>(*s, ReadStoredRow));
+  }
+
+  Result<std::vector<StoredRecord>> QueryVisits(const VisitQuery& q) override {
+    // One statement for every combination of filters: a NULL parameter disables its filter.
+    Result<sql::Statement*> s = db_.Cached(
+        "SELECT state, region, server_seq FROM records "
+        "WHERE type = 4 AND deleted = 0 AND (?1 OR region = ?2) "
+        "AND (?3 IS NULL OR worker = ?3) AND (?4 IS NULL OR child_id = ?4) "
+        "AND (?5 IS NULL OR at_ms >= ?5) AND (?6 IS NULL OR at_ms < ?6) "
+        "AND (?7 = 0 OR kind = ?7) "
+        "AND (?8 IS NULL OR at_ms > ?8 OR (at_ms = ?8 AND id > ?9)) "
+        "ORDER BY at_ms, id LIMIT ?10");
+    if (!s) return s.error();
+    sql::Statement& st = **s;
+    st.BindInt(1, q.scope.all_regions ? 1 : 0).BindText(2, q.scope.region);
+    if (q.worker.empty()) st.BindNull(3); else st.BindText(3, q.worker);
+    if (q.child_id.empty()) st.BindNull(4); else st.BindText(4, q.child_id);
+    if (q.from_ms) st.BindInt(5, *q.from_ms); else st.BindNull(5);
+    if (q.to_ms) st.BindInt(6, *q.to_ms); else st.BindNull(6);
+    st.BindInt(7, q.kind);
+    if (q.after) {
+      st.BindInt(8, q.after->first).BindText(9, q.after->second);
+    } else {
+      st.BindNull(8).BindText(9, "");
+    }
+    st.BindInt(10, static_cast<int64_t>(q.limit));
+    return Decoded(Rows<StoredRecord>(&st, ReadStoredRow));
+  }
+
+  Result<std::vector<LatestVisit>> LatestVisits(const Scope& scope) override {
+    // Answered from the records_latest index; SQLite takes the bare columns from the row holding
+    // the maximum.
+    Result<sql::Statement*> s = db_.Cached(
+        "SELECT child_id, MAX(at_ms), at_text, due FROM records "
+        "WHERE type = 4 AND deleted = 0 AND (?1 OR region = ?2) AND child_id IS NOT NULL "
+        "GROUP BY child_id");
+    if (!s) return s.error();
+    (*s)->BindInt(1, scope.all_regions ? 1 : 0).BindText(2, scope.region);
+    return Rows<LatestVisit>(*s, [](const sql::Statement& r) {
+      return LatestVisit{.child_id = r.ColumnText(0),
+                         .at_ms = r.ColumnInt(1),
+                         .at_text = r.ColumnText(2),
+                         .due = r.ColumnText(3)};
+    });
+  }
+
+  Result<std::vector<std::pair<std::string, uint32_t>>> VisitCountsByWorker(
+      const Scope& scope, int64_t from_ms, int64_t to_ms) override {
+    Result<sql::Statement*> s = db_.Cached(
+        "SELECT worker, count(*) FROM records WHERE type = 4 AND deleted = 0 "
+        "AND (?1 OR region = ?2) AND at_ms >= ?3 AND at_ms < ?4 GROUP BY worker ORDER BY worker");
+    if (!s) return s.error();
+    (*s)->BindInt(1, scope.all_regions ? 1 : 0)
+        .BindText(2, scope.region)
+        .BindInt(3, from_ms)
+        .BindInt(4, to_ms);
+    return Rows<std::pair<std::string, uint32_t>>(*s, [](const sql::Statement& r) {
+      return std::pair<std::string, uint32_t>(r.ColumnText(0),
+                                              static_cast<uint32_t>(r.ColumnInt(1)));
     });
   }
 

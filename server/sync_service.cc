@@ -1,5 +1,7 @@
 #include "server/sync_service.h"
 
+#include <algorithm>
+
 #include "common/civil_time.h"
 #include "common/hlc.h"
 #include "common/merge.h"
@@ -33,7 +35,7 @@ std::string RegionFieldPath(const v1::Record& record) {
   switch (TypeOf(record)) {
     case v1::RECORD_TYPE_CHILD: return "child.region";
     case v1::RECORD_TYPE_FAMILY: return "family.region";
-    default: return std::string(RecordTypeName(TypeOf(record))) + ".child_id";
+    default: return std::string(RecordFieldName(TypeOf(record))) + ".child_id";
   }
 }
 
@@ -69,7 +71,7 @@ Result<MutationResult> ApplyOne(StoreTransaction& txn, const Principal& who,
       !s.ok()) {
     result.rejection = Reject(m.seq(), v1::REJECTION_CODE_CLOCK_AHEAD,
                               "the device clock is ahead of the server's: " + s.error().message +
-                                  "; set the device's date and time, then sync again",
+                                  "; set the device's date and time and enter this change again",
                               "mutation.hlc");
     return result;
   }
@@ -130,6 +132,20 @@ Result<MutationResult> ApplyOne(StoreTransaction& txn, const Principal& who,
       if (type == v1::RECORD_TYPE_CHILD) VINCULO_RETURN_IF_ERROR(MoveDependents(txn, id, *region));
     }
   }
+  if (applied->changed) {
+    // Who changed which child's record: the audit log.
+    const std::string child_id = type == v1::RECORD_TYPE_CHILD ? id : RefsOf(state.record()).child_id;
+    if (!child_id.empty()) {
+      VINCULO_RETURN_IF_ERROR(txn.AddAudit({.at_ms = now_ms,
+                                            .username = who.username,
+                                            .device_id = who.device_id,
+                                            .remote = who.remote,
+                                            .action = "write",
+                                            .child_id = child_id,
+                                            .record_type = type,
+                                            .record_id = id}));
+    }
+  }
   for (const v1::Conflict& c : applied->conflicts) {
     Result<bool> added = txn.AddConflict({.conflict = c,
                                           .type = type,
@@ -157,7 +173,7 @@ Result<std::string> RegionOf(StoreTransaction& txn, const v1::Record& record) {
     default: break;
   }
   const RecordRefs refs = RefsOf(record);
-  const std::string field = std::string(RecordTypeName(TypeOf(record))) + ".child_id";
+  const std::string field = std::string(RecordFieldName(TypeOf(record))) + ".child_id";
   Result<std::optional<StoredRecord>> child = txn.LoadRecord(v1::RECORD_TYPE_CHILD, refs.child_id);
   if (!child) return child.error();
   if (!child->has_value()) {
@@ -192,21 +208,46 @@ Result<v1::SyncResponse> SyncService::Sync(const Principal& who, const v1::SyncR
   v1::SyncResponse response;
   std::vector<std::pair<v1::RecordType, std::string>> rejected_records;
   uint64_t last_seq = (*device)->last_seq;
+  if (request.mutations_size() > 0) {
+    // The device resends from its oldest pending seq: everything below is settled on both sides.
+    VINCULO_RETURN_IF_ERROR(txn.PruneRejections(who.device_id, request.mutations(0).seq()));
+  }
   for (const v1::Mutation& m : request.mutations()) {
-    if (m.seq() <= last_seq) continue;  // applied before: a resend after a lost reply
+    if (m.seq() <= last_seq) {
+      // Settled before: a resend after a lost reply. A rejection is told again, since the device
+      // may never have heard it.
+      Result<std::optional<v1::Rejection>> told = txn.FindRejection(who.device_id, m.seq());
+      if (!told) return told.error();
+      if (told->has_value()) {
+        *response.add_rejections() = **told;
+        rejected_records.emplace_back(TypeOf(m.record()), RecordId(m.record()));
+      }
+      continue;
+    }
     // A gap: an earlier mutation is missing. Nothing after it is applied; acked_seq tells the
     // device where to resend from.
     if (m.seq() != last_seq + 1) break;
     Result<MutationResult> r = ApplyOne(txn, who, m, limits_, clock, now_ms);
     if (!r) return r.error();
     if (r->rejection) {
+      VINCULO_RETURN_IF_ERROR(txn.SaveRejection(who.device_id, *r->rejection));
       *response.add_rejections() = *r->rejection;
       rejected_records.emplace_back(TypeOf(m.record()), RecordId(m.record()));
     }
     response.set_conflicts(response.conflicts() + r->new_conflicts);
     last_seq = m.seq();
   }
-  response.set_acked_seq(last_seq);
+  // Acknowledge no further than this request went. The device drops every outbox entry at or below
+  // acked_seq, but it hears rejections only for the seqs it sent: a resend of fewer mutations than
+  // were applied before (a smaller batch after a lost reply) would otherwise drop a rejected one
+  // unheard, and its write would stay on the device for good.
+  uint64_t acked = last_seq;
+  if (request.mutations_size() > 0) {
+    uint64_t highest_sent = 0;
+    for (const v1::Mutation& m : request.mutations()) highest_sent = std::max(highest_sent, m.seq());
+    acked = std::min(last_seq, highest_sent);
+  }
+  response.set_acked_seq(acked);
   // The server's state of each refused write's record, so the device can undo the write; only
   // records the device may read.
   const Scope scope = ReadScope(who);
@@ -224,10 +265,15 @@ Result<v1::SyncResponse> SyncService::Sync(const Principal& who, const v1::SyncR
   Result<uint64_t> last_server_seq = txn.LastServerSeq();
   if (!last_server_seq) return last_server_seq.error();
   if (request.cursor() > *last_server_seq) {
-    return Error::FailedPrecondition(
-        "the device's cursor " + std::to_string(request.cursor()) +
-        " is beyond this server's last change " + std::to_string(*last_server_seq) +
-        ": the server was restored from an older backup; push, then reset the device");
+    // The server was restored from an older backup: keep what was pushed, send nothing, and tell
+    // the device to pull again from the start.
+    response.set_reset_required(true);
+    response.set_next_cursor(0);
+    response.set_has_more(true);  // pull again, from the start
+    response.set_server_clock(clock.Tick(static_cast<uint64_t>(now_ms)));
+    VINCULO_RETURN_IF_ERROR(txn.SaveClock(clock.last()));
+    VINCULO_RETURN_IF_ERROR(txn.Commit());
+    return response;
   }
   const uint32_t page = request.limit() == 0 ? limits_.default_page
                                              : std::min(request.limit(), limits_.max_page);

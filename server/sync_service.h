@@ -3,8 +3,8 @@
 // pulls a page of changes in its scope, in one store transaction.
 //
 // - Mutations are applied in seq order, at most once: at or below the device's last applied seq →
-//   acknowledged and skipped; the next seq → applied or rejected; a gap → rejected, and the rest of
-//   the batch waits for the device to resend from acked_seq + 1.
+//   acknowledged and skipped (a rejected one is told again); the next seq → applied or rejected;
+//   a gap → nothing after it is applied, and acked_seq tells the device where to resend from.
 // - A rejected mutation (malformed, invalid, forbidden, clock too far ahead) still advances the
 //   device's seq, so one bad entry never blocks the queue.
 // - Merge and conflict detection are the core's (common/merge.h); conflicts are stored once.
@@ -28,6 +28,7 @@ struct Principal {
   Role role = Role::kFieldWorker;
   std::string region;     // empty for admin
   std::string device_id;
+  std::string remote;     // the client's address, for the audit log
 };
 
 struct SyncLimits {
@@ -44,9 +45,8 @@ class SyncService {
 
   // One sync round trip at wall time `now_ms`. Fails — with nothing committed — when the request
   // is not this principal's device (PermissionDenied), carries too many mutations
-  // (ResourceExhausted), holds a cursor beyond anything this server handed out
-  // (FailedPrecondition: the server was restored from an older backup; the device must push and
-  // reset), or the store fails.
+  // (ResourceExhausted), or the store fails. A cursor beyond anything this server handed out (the
+  // server was restored from an older backup) commits the pushes and answers reset_required.
   Result<v1::SyncResponse> Sync(const Principal& who, const v1::SyncRequest& request,
                                 int64_t now_ms);
 

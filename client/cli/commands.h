@@ -24,4 +24,14 @@ void AddRecordCommands(CLI::App& app, Context& context);
 // login, sync: the commands that talk to the server.
 void AddSyncCommands(CLI::App& app, Context& context);
 
+// import: records from a CSV file (paper forms typed into a spreadsheet), in one transaction.
+void AddImportCommands(CLI::App& app, Context& context);
+
+// bundle export: the pending changes in one encrypted, authenticated file, for a server that
+// cannot be reached (carried on a USB stick; `vinculo-server bundle import` applies it).
+void AddBundleCommands(CLI::App& app, Context& context);
+
+// query visits|caseload|overdue|outcomes|conflicts, conflicts resolve: supervisors' questions.
+void AddQueryCommands(CLI::App& app, Context& context);
+
 }  // namespace vinculo::client::cli

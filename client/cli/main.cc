@@ -54,6 +54,9 @@ int main(int argc, char** argv) {
   AddDeviceCommands(app, context);
   AddRecordCommands(app, context);
   AddSyncCommands(app, context);
+  AddImportCommands(app, context);
+  AddBundleCommands(app, context);
+  AddQueryCommands(app, context);
   // The program's own help says more.
   app.footer(
       "Environment:\n"

@@ -4,12 +4,14 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <memory>
 #include <string>
 
 #include "client/cli/commands.h"
+#include "client/cli/token_file.h"
 #include "client/https_transport.h"
 #include "client/sync_client.h"
 
@@ -45,6 +47,7 @@ Result<std::unique_ptr<Transport>> TransportFor(LocalStore& store) {
 
 void AddLoginCommand(CLI::App& app, Context& context) {
   auto username = std::make_shared<std::string>();
+  auto token_file = std::make_shared<std::string>();
   CLI::App* command = app.add_subcommand(
       "login",
       "Log this device in to the server (the password is read from standard input) and keep its "
@@ -52,8 +55,13 @@ void AddLoginCommand(CLI::App& app, Context& context) {
   command->add_option("--username", *username, "Your user name on the server")
       ->required()
       ->type_name("NAME");
-  command->callback([&context, username] {
-    context.SetAction([&context, username]() -> Status {
+  command
+      ->add_option("--token-file", *token_file,
+                   "Also write the device token to FILE (mode 0600), for a sync service that "
+                   "reads it from there (vinculo sync --token-file)")
+      ->type_name("FILE");
+  command->callback([&context, username, token_file] {
+    context.SetAction([&context, username, token_file]() -> Status {
       Result<int64_t> now = context.NowMs();
       if (!now) return now.error();
       Result<LocalStore> store = context.OpenStore();
@@ -66,6 +74,11 @@ void AddLoginCommand(CLI::App& app, Context& context) {
       if (!transport) return transport.error();
       Result<LoginResult> login = Login(**transport, *store, *username, password, *now);
       if (!login) return login.error();
+      if (!token_file->empty()) {
+        Result<std::string> token = store->Token();
+        if (!token) return token.error();
+        VINCULO_RETURN_IF_ERROR(WriteTokenFile(*token_file, *token));
+      }
       context.out() << "logged in as " << login->username << " (" << login->role
                     << (login->region.empty() ? "" : ", region " + login->region) << ")\n";
       const int64_t minutes = login->clock_offset_ms / 60'000;
@@ -84,6 +97,9 @@ void AddSyncCommand(CLI::App& app, Context& context) {
     size_t push_batch = 500;
     uint32_t pull_limit = 1000;
     bool quiet = false;
+    int retries = 5;
+    double max_backoff_s = 60;
+    std::string token_file;
   };
   auto args = std::make_shared<Args>();
   CLI::App* command = app.add_subcommand(
@@ -97,14 +113,45 @@ void AddSyncCommand(CLI::App& app, Context& context) {
       ->check(CLI::Range(1, 5000))
       ->capture_default_str();
   command->add_flag("--quiet", args->quiet, "No progress lines, only the summary");
+  command
+      ->add_option("--retries", args->retries,
+                   "Times one request is sent again after a transient failure (server "
+                   "unreachable, 5xx, 429 with Retry-After), with exponential backoff and jitter")
+      ->check(CLI::Range(0, 100))
+      ->capture_default_str();
+  command
+      ->add_option("--max-backoff", args->max_backoff_s,
+                   "The longest wait between retries, in seconds (also caps a Retry-After)")
+      ->check(CLI::Range(0.0, 3600.0))
+      ->capture_default_str()
+      ->type_name("SECONDS");
+  command
+      ->add_option("--token-file", args->token_file,
+                   "Read the device token from FILE (mode 0600 or stricter) instead of the store")
+      ->type_name("FILE");
   command->callback([&context, args] {
     context.SetAction([&context, args]() -> Status {
+      std::string token;
+      if (!args->token_file.empty()) {
+        Result<std::string> read = ReadTokenFile(args->token_file);
+        if (!read) return read.error();
+        token = *read;
+      }
       Result<LocalStore> store = context.OpenStore();
       if (!store) return store.error();
       Result<std::unique_ptr<Transport>> transport = TransportFor(*store);
       if (!transport) return transport.error();
       const bool tty = isatty(STDERR_FILENO) != 0;
       SyncOptions options{.push_batch = args->push_batch, .pull_limit = args->pull_limit};
+      options.token = token;
+      options.retry.max_retries = args->retries;
+      options.retry.max_backoff_ms = static_cast<int64_t>(args->max_backoff_s * 1000);
+      options.retry.initial_backoff_ms = std::min<int64_t>(1000, options.retry.max_backoff_ms);
+      options.retry.on_retry = [tty](int retry, int64_t wait_ms, const Error& error) {
+        // Always said, also with --quiet: a log must show why a night's sync took long.
+        std::fprintf(stderr, "%sretry %d in %.1f s: %s\n", tty ? "\n" : "", retry,
+                     static_cast<double>(wait_ms) / 1000, error.ToString().c_str());
+      };
       if (!args->quiet) {
         options.on_progress = [tty](const SyncProgress& p) {
           // On a terminal one line updated in place; in a log, one line a page.

@@ -320,6 +320,58 @@ TEST_F(LocalStoreTest, RefusedUpdateRevertsToTheServersValue) {
   EXPECT_EQ(store.Rejected()->size(), 1u);
 }
 
+TEST_F(LocalStoreTest, EvictionAndReturnInOnePageAreAppliedInSeqOrder) {
+  LocalStore store = NewStore();
+  const std::string id = *store.Add(Child("Ana"), kNow);
+  v1::RecordState state = *store.Get(v1::RECORD_TYPE_CHILD, id);
+  v1::SyncResponse reply;
+  reply.set_acked_seq(1);
+  v1::Eviction* e = reply.add_evictions();
+  e->set_server_seq(5);
+  e->set_type(v1::RECORD_TYPE_CHILD);
+  e->set_record_id(id);
+  v1::Change* c = reply.add_changes();
+  c->set_server_seq(6);  // it came back after leaving
+  *c->mutable_state() = state;
+  reply.set_next_cursor(6);
+  ASSERT_TRUE(store.ApplySyncResponse(reply, kNow + 1).has_value());
+  EXPECT_TRUE(store.Get(v1::RECORD_TYPE_CHILD, id).has_value());
+}
+
+TEST_F(LocalStoreTest, NewStoreForAnEnrolledDeviceNumbersAfterTheServer) {
+  LocalStore store = NewStore();
+  ASSERT_TRUE(store.Add(Child("Ana"), kNow).has_value());
+  ASSERT_TRUE(store.Add(Child("Beto"), kNow).has_value());
+  // The server has seen seqs up to 40 from this device id (the phone was wiped).
+  EXPECT_EQ(*store.AdoptServerSeq(40), 2u);
+  std::vector<v1::Mutation> pending = *store.Pending(10);
+  ASSERT_EQ(pending.size(), 2u);
+  EXPECT_EQ(pending[0].seq(), 41u);
+  EXPECT_EQ(pending[1].seq(), 42u);
+  EXPECT_EQ(store.ReadStatus()->next_seq, 43u);
+  // A store that made those seqs itself is left alone.
+  EXPECT_EQ(*store.AdoptServerSeq(42), 0u);
+  EXPECT_EQ(store.Pending(10)->front().seq(), 41u);
+}
+
+TEST_F(LocalStoreTest, ClockThatRanAheadComesBackAfterTheRefusal) {
+  LocalStore store = NewStore();
+  const int64_t tomorrow = kNow + 86'400'000;  // the phone's date was a day ahead
+  ASSERT_TRUE(store.Add(Child("Ana"), tomorrow).has_value());
+  v1::SyncResponse reply;
+  reply.set_acked_seq(1);
+  v1::Rejection* r = reply.add_rejections();
+  r->set_seq(1);
+  r->set_code(v1::REJECTION_CODE_CLOCK_AHEAD);
+  reply.set_server_clock(MakeHlc(kNow, 0));
+  ASSERT_TRUE(store.ApplySyncResponse(reply, kNow).has_value());
+  // The date is fixed: the next write is stamped now, not a day ahead.
+  const std::string id = *store.Add(Child("Beto"), kNow + 1000);
+  const HlcValue stamped = FieldStampOf(*store.Get(v1::RECORD_TYPE_CHILD, id), 2).hlc();
+  EXPECT_LT(HlcMillis(stamped), static_cast<uint64_t>(kNow + 60'000));
+  EXPECT_GT(stamped, MakeHlc(kNow, 0));
+}
+
 TEST_F(LocalStoreTest, ExportIsOrderedAndIncludesTombstones) {
   LocalStore store = NewStore();
   const std::string a = *store.Add(Child("Ana"), kNow);

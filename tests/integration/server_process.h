@@ -126,6 +126,8 @@ class ServerProcess {
   int Kill() { return Signal(SIGKILL); }
 
   uint16_t port() const { return port_; }
+  // The running server's process id (for /proc/PID/status), or -1 when it is not running.
+  pid_t pid() const { return pid_; }
   std::string url() const { return "https://127.0.0.1:" + std::to_string(port_); }
   std::string ca() const { return certs_ + "/ca.pem"; }
   const std::string& data_dir() const { return data_; }

@@ -71,6 +71,31 @@ TEST_F(ApiTest, LoginGivesATokenThatSyncs) {
   EXPECT_EQ(sync.user, "ana");
 }
 
+TEST_F(ApiTest, LogoutVoidsTheToken) {
+  const std::string token = "token-" + Id(9001);
+  HttpRequest logout{.method = "POST", .target = "/v1/logout", .authorization = "Bearer " + token};
+  EXPECT_EQ(api_.Handle(logout, kNow).status, 200);
+  EXPECT_EQ(Post("/v1/sync", Request(Id(9001)), token).status, 401);
+  EXPECT_EQ(api_.Handle(logout, kNow).status, 401);
+  EXPECT_EQ(Login("ana", "password-ana", Id(9001)).status, 200);  // may log in again
+}
+
+TEST_F(ApiTest, BrowsersLogInWithJson) {
+  HttpRequest r{.method = "POST",
+                .target = "/v1/login",
+                .content_type = "application/json",
+                .body = R"({"username":"ana","password":"password-ana","deviceId":")" + Id(7) +
+                        R"("})"};
+  HttpResponse ok = api_.Handle(r, kNow);
+  ASSERT_EQ(ok.status, 200) << ok.body;
+  EXPECT_EQ(ok.content_type.rfind("application/json", 0), 0u);
+  EXPECT_NE(ok.body.find("\"token\""), std::string::npos) << ok.body;
+  r.body = R"({"username":"ana","password":"nope","deviceId":")" + Id(7) + R"("})";
+  HttpResponse wrong = api_.Handle(r, kNow);
+  EXPECT_EQ(wrong.status, 401);
+  EXPECT_NE(wrong.body.find("wrong username or password"), std::string::npos) << wrong.body;
+}
+
 TEST_F(ApiTest, WrongPasswordAndUnknownUserAreTheSame401) {
   HttpResponse wrong = Login("ana", "nope", Id(1));
   HttpResponse unknown = Login("nadie", "nope", Id(1));
@@ -116,9 +141,12 @@ TEST_F(ApiTest, BadRequestsGetClearStatuses) {
                       .authorization = "Bearer " + token,
                       .body = "\xff\xff\xff garbage"};
   EXPECT_EQ(api_.Handle(garbage, kNow).status, 400);
+  HttpRequest text = garbage;
+  text.content_type = "text/plain";
+  EXPECT_EQ(api_.Handle(text, kNow).status, 415);
   HttpRequest json = garbage;
   json.content_type = "application/json";
-  EXPECT_EQ(api_.Handle(json, kNow).status, 415);
+  EXPECT_EQ(api_.Handle(json, kNow).status, 400);  // JSON is accepted, but this is not JSON
   HttpRequest get{.method = "GET", .target = "/v1/sync"};
   EXPECT_EQ(api_.Handle(get, kNow).status, 405);
   HttpRequest nowhere{.method = "GET", .target = "/v1/nothing"};

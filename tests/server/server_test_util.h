@@ -55,7 +55,7 @@ inline Principal Enrol(CentralStore& store, const std::string& username, Role ro
   }
   EXPECT_TRUE(store.IssueDeviceToken(device_id, username, TokenHash("token-" + device_id),
                                      kNow + 86'400'000, kNow)
-                  .ok());
+                  .has_value());
   return {.username = username, .role = role, .region = region, .device_id = device_id};
 }
 

@@ -222,7 +222,7 @@ TEST_F(SyncServiceTest, VisitForAnUnknownChildIsInvalid) {
   v1::SyncResponse r = Sync(ana_, {a_.Create(VisitRecord(Id(2), Id(77)), kNow)});
   ASSERT_EQ(r.rejections_size(), 1);
   EXPECT_EQ(r.rejections(0).code(), v1::REJECTION_CODE_INVALID);
-  EXPECT_EQ(r.rejections(0).field(), "visit.child_id");
+  EXPECT_EQ(r.rejections(0).field(), "home_visit.child_id");
 }
 
 TEST_F(SyncServiceTest, RefusesAnotherDevicesRequestAndACursorFromTheFuture) {
@@ -232,11 +232,48 @@ TEST_F(SyncServiceTest, RefusesAnotherDevicesRequestAndACursorFromTheFuture) {
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().code, ErrorCode::kPermissionDenied);
 
+  // A cursor from before a restore: the push is kept, and the device is told to pull again.
   request.set_device_id(ana_.device_id);
   request.set_cursor(500);
+  *request.add_mutations() = a_.Create(ChildRecord(Id(1), "Lucía", "Cusco"), kNow);
   r = service_.Sync(ana_, request, kNow);
-  ASSERT_FALSE(r.has_value());
-  EXPECT_EQ(r.error().code, ErrorCode::kFailedPrecondition);
+  ASSERT_TRUE(r.has_value()) << r.error().ToString();
+  EXPECT_TRUE(r->reset_required());
+  EXPECT_TRUE(r->has_more());
+  EXPECT_EQ(r->next_cursor(), 0u);
+  EXPECT_EQ(r->acked_seq(), 1u);
+  EXPECT_EQ(*store_->CountRecords(v1::RECORD_TYPE_CHILD), 1u);
+}
+
+TEST_F(SyncServiceTest, ResentRejectedMutationIsToldAgain) {
+  v1::Mutation bad = a_.Create(ChildRecord(Id(1), "Lucía", "Lima"), kNow);  // another region
+  v1::SyncResponse first = Sync(ana_, {bad});
+  ASSERT_EQ(first.rejections_size(), 1);
+  // The reply was lost: the resend is acknowledged and the rejection told again.
+  v1::SyncResponse again = Sync(ana_, {bad});
+  EXPECT_EQ(again.acked_seq(), 1u);
+  ASSERT_EQ(again.rejections_size(), 1);
+  EXPECT_EQ(again.rejections(0).code(), v1::REJECTION_CODE_FORBIDDEN);
+  // Once the device moves on, the old rejection is forgotten.
+  v1::SyncResponse later = Sync(ana_, {a_.Create(ChildRecord(Id(2), "Mateo", "Cusco"), kNow)});
+  EXPECT_EQ(later.rejections_size(), 0);
+}
+
+TEST_F(SyncServiceTest, CaseThatLeftAndCameBackIsNotEvictedFromItsRegion) {
+  Sync(ana_, {a_.Create(ChildRecord(Id(1), "Lucía", "Cusco"), kNow)});
+  FakeDevice admin(admin_.device_id);
+  admin.Pull(Sync(admin_, {}));
+  v1::Record away, back;
+  away.mutable_child()->set_id(Id(1));
+  away.mutable_child()->set_region("Lima");
+  back.mutable_child()->set_id(Id(1));
+  back.mutable_child()->set_region("Cusco");
+  Sync(admin_, {admin.Write(away, {6}, kNow + 1000), admin.Write(back, {6}, kNow + 2000)}, 1);
+  // A new Cusco device pulls from the start: the child is there, with no eviction for it.
+  v1::SyncResponse fresh = Sync(beto_, {});
+  EXPECT_EQ(fresh.evictions_size(), 0);
+  ASSERT_EQ(fresh.changes_size(), 1);
+  EXPECT_EQ(fresh.changes(0).state().record().child().region(), "Cusco");
 }
 
 }  // namespace

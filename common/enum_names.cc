@@ -1,8 +1,8 @@
-#include "client/cli/enum_names.h"
+#include "common/enum_names.h"
 
 #include <algorithm>
 
-namespace vinculo::client::cli {
+namespace vinculo {
 namespace {
 
 using google::protobuf::EnumDescriptor;
@@ -63,4 +63,4 @@ std::string KebabCase(std::string_view snake_case) {
   return out;
 }
 
-}  // namespace vinculo::client::cli
+}  // namespace vinculo
