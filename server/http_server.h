@@ -21,10 +21,15 @@ struct ServerOptions {
   std::string key_file;             // PEM private key
   int io_threads = 2;
   size_t max_body_bytes = 32 << 20;  // larger requests get 413
-  int max_connections = 2000;        // further connections are closed at once
+  // At the limit a newcomer takes the place of the connection that has waited longest without a
+  // request in progress (handshaking, idle, or its header still arriving); when every connection is
+  // busy with a request, the newcomer is closed at once.
+  int max_connections = 2000;
   int handshake_timeout_s = 15;
   // A request's header must arrive within this, from the moment the connection is idle (a slow or
-  // silent client is cut off); its body, and the response, get this plus the time a 2G link needs.
+  // silent client is cut off). Its body must then keep coming at 2 KB/s on average after this much
+  // grace, so a 2G link gets the time it needs and a trickle is cut off; the response gets this
+  // plus the time a 2G link needs.
   int read_timeout_s = 30;
   bool log_requests = true;
 };

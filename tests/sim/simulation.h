@@ -8,7 +8,8 @@
 // admin who moves children between regions, sometimes a supervisor, who may not write), each with
 // a skewed clock, and a list of steps — offline edits (create, update, delete, restore, reassign),
 // syncs through an unreliable network, crashes of a device (its store closed and reopened) or of
-// the server (its store closed and reopened), clock changes, late deliveries of held requests.
+// the server (its store closed and reopened), clock changes, logins again (whose reply may be
+// lost), phones wiped and re-enrolled under the same device id, late deliveries of held requests.
 // Each step draws its choices from its own generator, so a schedule with steps removed still runs
 // (that is how a failure is shrunk). At the end the network heals, every device syncs twice, and
 // the checks run (see simulation.cc, "Checks").
