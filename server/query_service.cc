@@ -74,6 +74,25 @@ std::string OverdueReason(const LatestVisit* latest, int64_t as_of, uint32_t day
 
 constexpr uint32_t kDefaultOverdueDays = 30;
 
+// The children in a scope with each one's latest visit: what caseload and overdue both start from.
+struct Cases {
+  std::vector<StoredRecord> children;
+  std::map<std::string, LatestVisit> latest_by_child;
+};
+
+Result<Cases> LoadCases(CentralStore& store, const Scope& scope) {
+  Result<std::vector<StoredRecord>> children = store.ReadRecords(v1::RECORD_TYPE_CHILD, scope);
+  if (!children) return children.error();
+  Result<std::vector<LatestVisit>> latest = store.LatestVisits(scope);
+  if (!latest) return latest.error();
+  Cases out{.children = std::move(children).value()};
+  for (LatestVisit& v : *latest) {
+    std::string id = v.child_id;
+    out.latest_by_child.emplace(std::move(id), std::move(v));
+  }
+  return out;
+}
+
 }  // namespace
 
 Result<Scope> QueryService::QueryScope(const Principal& who, const std::string& region) const {
@@ -213,12 +232,10 @@ Result<v1::CaseloadResponse> QueryService::Caseload(const Principal& who, const 
   if (!from_days) return from_days.error();
   if (*from_days > *to_days) return Error::InvalidArgument("must not be after to", "from");
 
-  Result<std::vector<StoredRecord>> children = store_.ReadRecords(v1::RECORD_TYPE_CHILD, *scope);
-  if (!children) return children.error();
-  Result<std::vector<LatestVisit>> latest = store_.LatestVisits(*scope);
-  if (!latest) return latest.error();
-  std::map<std::string, const LatestVisit*> latest_by_child;
-  for (const LatestVisit& v : *latest) latest_by_child[v.child_id] = &v;
+  Result<Cases> cases = LoadCases(store_, *scope);
+  if (!cases) return cases.error();
+  const std::vector<StoredRecord>* children = &cases->children;
+  const std::map<std::string, LatestVisit>& latest_by_child = cases->latest_by_child;
 
   std::map<std::pair<std::string, std::string>, v1::CaseloadRow> rows;  // (region, worker)
   auto row = [&](const std::string& r, const std::string& worker) -> v1::CaseloadRow& {
@@ -236,7 +253,7 @@ Result<v1::CaseloadResponse> QueryService::Caseload(const Principal& who, const 
     r.set_open_cases(r.open_cases() + 1);
     auto it = latest_by_child.find(child.id());
     uint32_t days_overdue = 0;
-    if (!OverdueReason(it == latest_by_child.end() ? nullptr : it->second, *to_days,
+    if (!OverdueReason(it == latest_by_child.end() ? nullptr : &it->second, *to_days,
                        kDefaultOverdueDays, &days_overdue)
              .empty()) {
       r.set_overdue(r.overdue() + 1);
@@ -271,12 +288,10 @@ Result<v1::OverdueResponse> QueryService::Overdue(const Principal& who, const st
   if (!as_of_days) return as_of_days.error();
   if (days == 0 || days > 3650) return Error::InvalidArgument("must be from 1 to 3650", "days");
 
-  Result<std::vector<StoredRecord>> children = store_.ReadRecords(v1::RECORD_TYPE_CHILD, *scope);
-  if (!children) return children.error();
-  Result<std::vector<LatestVisit>> latest = store_.LatestVisits(*scope);
-  if (!latest) return latest.error();
-  std::map<std::string, const LatestVisit*> latest_by_child;
-  for (const LatestVisit& v : *latest) latest_by_child[v.child_id] = &v;
+  Result<Cases> cases = LoadCases(store_, *scope);
+  if (!cases) return cases.error();
+  const std::vector<StoredRecord>* children = &cases->children;
+  const std::map<std::string, LatestVisit>& latest_by_child = cases->latest_by_child;
 
   v1::OverdueResponse out;
   out.set_as_of(FormatDate(*as_of_days));
@@ -286,7 +301,7 @@ Result<v1::OverdueResponse> QueryService::Overdue(const Principal& who, const st
     if (!IsOpen(child)) continue;
     v1::OverdueCase item;
     auto it = latest_by_child.find(child.id());
-    const LatestVisit* last = it == latest_by_child.end() ? nullptr : it->second;
+    const LatestVisit* last = it == latest_by_child.end() ? nullptr : &it->second;
     uint32_t days_overdue = 0;
     const std::string reason = OverdueReason(last, *as_of_days, days, &days_overdue);
     if (reason.empty()) continue;
