@@ -70,6 +70,9 @@ std::optional<Role> ParseRole(std::string_view name) {
 }
 
 Result<std::string> HashPassword(std::string_view password, const PasswordCost& cost) {
+  if (password.find('\0') != std::string_view::npos) {
+    return Error::InvalidArgument("must not contain a NUL byte", "password");
+  }
   std::array<unsigned char, kSaltBytes> salt{};
   if (RAND_bytes(salt.data(), static_cast<int>(salt.size())) != 1) {
     return Error::Internal("OpenSSL could not produce random bytes for a salt");
@@ -84,6 +87,9 @@ Result<std::string> HashPassword(std::string_view password, const PasswordCost& 
 }
 
 bool VerifyPassword(std::string_view password, std::string_view encoded) {
+  // scrypt cannot tell "secret" from "secret\0\0" (HMAC pads short keys with zeros): a password
+  // with a NUL is never right, whatever the hash.
+  if (password.find('\0') != std::string_view::npos) return false;
   std::vector<std::string_view> parts;
   size_t start = 0;
   while (true) {

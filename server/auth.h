@@ -25,10 +25,12 @@ struct PasswordCost {
 };
 
 // "scrypt$N$r$p$<salt hex>$<hash hex>" for `password` with a fresh random salt. STORED ON DISK.
+// InvalidArgument for a password holding a NUL byte: scrypt keys HMAC with the password, and HMAC
+// pads short keys with zero bytes, so "secret" and "secret\0\0" would hash alike.
 Result<std::string> HashPassword(std::string_view password, const PasswordCost& cost = {});
 
 // True when `password` matches `encoded` (compared in constant time). False for a malformed
-// encoding.
+// encoding, and for a password holding a NUL byte (see HashPassword).
 bool VerifyPassword(std::string_view password, std::string_view encoded);
 
 // A new bearer token: 32 random bytes as 64 hex characters.

@@ -7,8 +7,10 @@
 //
 // The names and ids here are shared with make_corpus.cc, which writes the seed inputs.
 
+#include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -162,6 +164,16 @@ class FuzzStore {
     scratch_ = root_ + "/scratch";
     std::filesystem::remove_all(root_);
     std::atexit([] { std::filesystem::remove_all(Get().root_); });
+    // What processes that crashed (no atexit) left behind.
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(base, ec)) {
+      const std::string name = e.path().filename().string();
+      if (name.rfind("vinculo-fuzz-", 0) != 0) continue;
+      const long pid = std::strtol(name.c_str() + 13, nullptr, 10);
+      if (pid > 0 && kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
+        std::filesystem::remove_all(e.path(), ec);
+      }
+    }
     Build();
   }
 

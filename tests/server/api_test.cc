@@ -104,6 +104,15 @@ TEST_F(ApiTest, WrongPasswordAndUnknownUserAreTheSame401) {
   EXPECT_EQ(ErrorOf(wrong).message(), ErrorOf(unknown).message());
 }
 
+
+// HMAC pads a short key with zeros, so scrypt alone would accept "password-ana\0\0" for
+// "password-ana" (found by the login_api fuzzer; its input is kept in tests/fuzz/regressions).
+TEST_F(ApiTest, APasswordWithNulBytesNeverLogsIn) {
+  EXPECT_EQ(Login("ana", std::string("password-ana\0\0", 14), Id(1)).status, 401);
+  EXPECT_EQ(Login("ana", std::string("password-ana\0", 13), Id(1)).status, 401);
+  EXPECT_FALSE(HashPassword(std::string("a\0b", 3)).has_value());
+  EXPECT_EQ(Login("ana", "password-ana", Id(1)).status, 200);
+}
 TEST_F(ApiTest, FailedLoginsAreRateLimitedPerUser) {
   for (int i = 0; i < 5; ++i) EXPECT_EQ(Login("ana", "nope", Id(1), kNow + i).status, 401);
   HttpResponse blocked = Login("ana", "password-ana", Id(1), kNow + 10);
