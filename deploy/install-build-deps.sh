@@ -12,6 +12,7 @@ packages=(
   libssl-dev openssl
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev
+  jq                          # bench/run.sh joins the benchmarks' JSON
   zlib1g-dev libzstd-dev
   systemd                     # systemd-analyze verify checks deploy/systemd/ (not in a bare container)
 )
