@@ -29,6 +29,7 @@
 #include <utility>
 
 #include "common/gzip.h"
+#include "common/zstd.h"
 
 namespace vinculo::client {
 namespace {
@@ -311,11 +312,13 @@ struct HttpsTransport::Impl {
     const std::string_view encoding = message[http::field::content_encoding];
     if (encoding.empty() || EqualsIgnoreCase(encoding, "identity")) {
       response.body = std::move(message.body());
-    } else if (EqualsIgnoreCase(encoding, "gzip") || EqualsIgnoreCase(encoding, "x-gzip")) {
-      Result<std::string> body = GzipDecompress(message.body(), options.max_response_body);
+    } else if (const bool zstd = EqualsIgnoreCase(encoding, "zstd");
+               zstd || EqualsIgnoreCase(encoding, "gzip") || EqualsIgnoreCase(encoding, "x-gzip")) {
+      Result<std::string> body = zstd ? ZstdDecompress(message.body(), options.max_response_body)
+                                      : GzipDecompress(message.body(), options.max_response_body);
       if (!body && body.error().code == ErrorCode::kResourceExhausted) return body.error();
       if (!body) {
-        return Error::DataLoss("the gzip-encoded reply from " + where +
+        return Error::DataLoss("the " + std::string(encoding) + "-encoded reply from " + where +
                                " cannot be decoded: " + body.error().message);
       }
       response.body = std::move(body).value();
@@ -336,6 +339,21 @@ struct HttpsTransport::Impl {
   ssl::context ctx;
   std::optional<beast::ssl_stream<beast::tcp_stream>> stream;  // set while connected
   beast::flat_buffer buffer;  // bytes read past the last message (none, normally)
+  // What SendAhead left for ReceiveAhead: whether the request was a HEAD, or why it failed.
+  Result<bool> ahead = Error::FailedPrecondition("ReceiveAhead without SendAhead");
+  // A request was sent ahead and its reply not collected: it is, or will be, the next message on
+  // the connection, so the connection cannot carry another request (its reply would be taken for
+  // the old one's). Even when the socket looks idle, the reply may simply not be there yet.
+  bool reply_unread = false;
+
+  void DropUnreadReply() {
+    if (!reply_unread) return;
+    reply_unread = false;
+    ahead = Error::FailedPrecondition("ReceiveAhead without SendAhead");
+    Close();
+  }
+
+  Status WriteRequest(const HttpRequest& request, http::verb* verb);
 };
 
 Result<std::unique_ptr<Transport>> HttpsTransport::Create(const std::string& server_url,
@@ -382,49 +400,82 @@ HttpsTransport::~HttpsTransport() {
   }
 }
 
-Result<HttpResponse> HttpsTransport::Send(const HttpRequest& request) {
-  const http::verb verb = http::string_to_verb(request.method);
-  if (verb == http::verb::unknown) {
+// Writes `request` on the kept-alive connection, or a new one. Returns the error Send reports when
+// the request could not be written; on success the response waits on the connection.
+Status HttpsTransport::Impl::WriteRequest(const HttpRequest& request, http::verb* verb) {
+  *verb = http::string_to_verb(request.method);
+  if (*verb == http::verb::unknown) {
     return Error::InvalidArgument("unknown HTTP method \"" + request.method + "\"");
   }
   if (request.path.empty() || request.path.front() != '/') {
     return Error::InvalidArgument("the request path \"" + request.path +
                                   "\" does not start with /");
   }
-  http::request<http::string_body> message(verb, request.path, 11);
-  message.set(http::field::host, impl_->host_field);
+  http::request<http::string_body> message(*verb, request.path, 11);
+  message.set(http::field::host, host_field);
   message.set(http::field::user_agent, kUserAgent);
   message.set(http::field::accept, kAcceptedType);
-  message.set(http::field::accept_encoding, "gzip");
+  if (!options.accept_encoding.empty()) {
+    message.set(http::field::accept_encoding, options.accept_encoding);
+  }
   if (!request.content_type.empty()) message.set(http::field::content_type, request.content_type);
   for (const auto& [name, value] : request.headers) message.set(name, value);
-  message.body() = request.body;
+  const std::string& coding = options.request_coding;
+  if (!coding.empty() && request.body.size() >= options.compress_request_min &&
+      message[http::field::content_encoding].empty()) {
+    message.body() = coding == "gzip" ? GzipCompress(request.body) : ZstdCompress(request.body);
+    message.set(http::field::content_encoding, coding);
+  } else {
+    message.body() = request.body;
+  }
   message.keep_alive(true);
   message.prepare_payload();
 
-  bool reused = impl_->stream.has_value();
-  if (reused && impl_->Stale()) {
-    impl_->Close();
+  bool reused = stream.has_value();
+  if (reused && Stale()) {
+    Close();
     reused = false;
   }
-  if (!impl_->stream) VINCULO_RETURN_IF_ERROR(impl_->Connect());
-  beast::error_code ec = impl_->Write(message);
+  if (!stream) VINCULO_RETURN_IF_ERROR(Connect());
+  beast::error_code ec = Write(message);
   if (ec && reused) {
     // The kept-alive connection died under us before the request got through: once more, fresh.
-    impl_->Close();
-    VINCULO_RETURN_IF_ERROR(impl_->Connect());
-    ec = impl_->Write(message);
+    Close();
+    VINCULO_RETURN_IF_ERROR(Connect());
+    ec = Write(message);
   }
   if (ec) {
-    impl_->Close();
+    Close();
     if (ec == beast::error::timeout) {
-      return Error::Unavailable("sending the request to " + impl_->where + " stalled for " +
-                                Millis(impl_->options.read_timeout));
+      return Error::Unavailable("sending the request to " + where + " stalled for " +
+                                Millis(options.read_timeout));
     }
-    return Error::Unavailable("sending the request to " + impl_->where +
-                              " failed: " + ec.message());
+    return Error::Unavailable("sending the request to " + where + " failed: " + ec.message());
   }
+  return Status::Ok();
+}
+
+Result<HttpResponse> HttpsTransport::Send(const HttpRequest& request) {
+  impl_->DropUnreadReply();
+  http::verb verb = http::verb::unknown;
+  VINCULO_RETURN_IF_ERROR(impl_->WriteRequest(request, &verb));
   return impl_->Read(verb == http::verb::head);
+}
+
+void HttpsTransport::SendAhead(const HttpRequest& request) {
+  impl_->DropUnreadReply();
+  http::verb verb = http::verb::unknown;
+  Status written = impl_->WriteRequest(request, &verb);
+  impl_->ahead = written.ok() ? Result<bool>(verb == http::verb::head) : written.error();
+  impl_->reply_unread = written.ok();
+}
+
+Result<HttpResponse> HttpsTransport::ReceiveAhead() {
+  Result<bool> ahead = std::move(impl_->ahead);
+  impl_->ahead = Error::FailedPrecondition("ReceiveAhead without SendAhead");
+  impl_->reply_unread = false;
+  if (!ahead) return ahead.error();
+  return impl_->Read(*ahead);
 }
 
 }  // namespace vinculo::client

@@ -499,6 +499,12 @@ Result<DeviceStatus> LocalStore::ReadStatus() {
   return st;
 }
 
+Result<LocalStore::SyncPosition> LocalStore::ReadSyncPosition() {
+  Result<Impl::DeviceRow> device = impl_->LoadDevice();
+  if (!device) return device.error();
+  return SyncPosition{.cursor = device->cursor, .hlc = device->hlc};
+}
+
 Result<std::vector<RejectedMutation>> LocalStore::Rejected() {
   Result<sql::Statement*> s = impl_->db.Cached(
       "SELECT mutation, code, message, field, rejected_ms FROM rejected ORDER BY seq");
@@ -544,8 +550,9 @@ Result<std::vector<v1::Mutation>> LocalStore::Pending(size_t limit) {
   return out;
 }
 
-Result<PullSummary> LocalStore::ApplySyncResponse(const v1::SyncResponse& response,
-                                                  int64_t now_ms) {
+Result<PullSummary> LocalStore::ApplySyncResponse(
+    const v1::SyncResponse& response, int64_t now_ms,
+    const std::function<std::string(const PullSummary&)>& finished) {
   sql::Database& db = impl_->db;
   Result<sql::Transaction> txn = sql::Transaction::Begin(db);
   if (!txn) return txn.error();
@@ -665,6 +672,14 @@ Result<PullSummary> LocalStore::ApplySyncResponse(const v1::SyncResponse& respon
     device->hlc = std::max<HlcValue>(response.server_clock(), *held);
   }
   VINCULO_RETURN_IF_ERROR(impl_->SaveDevice(*device));
+  if (finished && !response.has_more()) {
+    Result<std::vector<v1::Mutation>> left = Pending(1);
+    if (!left) return left.error();
+    if (left->empty()) {
+      VINCULO_RETURN_IF_ERROR(RecordSyncResult(finished(summary), now_ms));
+      summary.result_recorded = true;
+    }
+  }
   VINCULO_RETURN_IF_ERROR(txn->Commit());
   return summary;
 }

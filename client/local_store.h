@@ -11,6 +11,7 @@
 // same file; SQLite serializes their writes (a writer waits up to 5 s, then Unavailable).
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -72,6 +73,9 @@ struct PullSummary {
   uint64_t rejected = 0;
   uint64_t changes = 0;
   uint64_t evictions = 0;
+  // True when ApplySyncResponse's `finished` was given and called: the sync is complete and its
+  // result line was recorded in the same transaction.
+  bool result_recorded = false;
 };
 
 class LocalStore {
@@ -129,6 +133,14 @@ class LocalStore {
   Result<std::vector<CaseloadEntry>> Caseload(const std::string& today);
 
   Result<DeviceStatus> ReadStatus();
+
+  // What a sync round needs of the device row — the pull cursor and the persisted HLC — without
+  // ReadStatus's counts, which scan the outbox and every record.
+  struct SyncPosition {
+    uint64_t cursor = 0;
+    uint64_t hlc = 0;
+  };
+  Result<SyncPosition> ReadSyncPosition();
   Result<std::vector<RejectedMutation>> Rejected();
 
   // Every record with its stamps, deleted ones included, ordered by kind then id: the same records
@@ -147,7 +159,14 @@ class LocalStore {
   // build does not know (from a newer server) is skipped.
   // A reply whose next_cursor is below the current cursor is refused (DataLoss): the cursor never
   // moves back and never past what was applied.
-  Result<PullSummary> ApplySyncResponse(const v1::SyncResponse& response, int64_t now_ms);
+  //
+  // `finished` (may be empty): when the reply ends the sync — the server has nothing more
+  // (has_more false) and the outbox is empty once the reply is applied — the line it returns for
+  // this page's summary is recorded as the last sync result (as RecordSyncResult would, at now_ms)
+  // in the same transaction, so the last page and the result cost one commit, one fsync.
+  Result<PullSummary> ApplySyncResponse(
+      const v1::SyncResponse& response, int64_t now_ms,
+      const std::function<std::string(const PullSummary&)>& finished = {});
 
   Status RecordSyncResult(const std::string& summary_line, int64_t now_ms);
 

@@ -76,12 +76,13 @@ Error AfterRounds(Error error, const SyncSummary& summary) {
   return error;
 }
 
-Error NoProgress(const std::vector<v1::Mutation>& sent, const v1::SyncResponse& response) {
-  if (!sent.empty() && response.acked_seq() + 1 < sent.front().seq()) {
+Error NoProgress(const v1::SyncRequest& request, const v1::SyncResponse& response) {
+  const auto& sent = request.mutations();
+  if (!sent.empty() && response.acked_seq() + 1 < sent[0].seq()) {
     return Error::FailedPrecondition(
         "sync made no progress: the server has this device's mutations only up to seq " +
         std::to_string(response.acked_seq()) + ", but the outbox starts at seq " +
-        std::to_string(sent.front().seq()) +
+        std::to_string(sent[0].seq()) +
         " and the ones between were acknowledged earlier and are no longer on this device (was "
         "the server restored from a backup?); stopping instead of looping");
   }
@@ -141,11 +142,19 @@ int64_t BackoffMs(const RetryPolicy& policy, int retry, std::optional<int64_t> r
 }
 
 // Sends `request`, again after a wait while the failure is transient and retries remain. Returns
-// the last reply or error; the caller interprets a non-200 status.
+// the last reply or error; the caller interprets a non-200 status. `first`, when given, is the
+// outcome of a first sending already made (Transport::SendAhead).
 Result<HttpResponse> SendWithRetries(Transport& transport, const HttpRequest& request,
-                                     const RetryPolicy& policy) {
+                                     const RetryPolicy& policy,
+                                     std::optional<Result<HttpResponse>> first = std::nullopt) {
   for (int retry = 1;; ++retry) {
-    Result<HttpResponse> reply = transport.Send(request);
+    Result<HttpResponse> reply = Error::Internal("not sent");
+    if (first) {
+      reply = std::move(*first);
+      first.reset();
+    } else {
+      reply = transport.Send(request);
+    }
     if (reply && reply->status == 200) return reply;
     const Transient transient = IsTransient(reply);
     if (!transient.retry || retry > policy.max_retries) return reply;
@@ -160,6 +169,30 @@ Result<HttpResponse> SendWithRetries(Transport& transport, const HttpRequest& re
       std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
     }
   }
+}
+
+// A sync request sent (Transport::SendAhead) before the reply it follows was applied.
+struct SentAhead {
+  v1::SyncRequest request;
+  HttpRequest http;
+};
+
+// Whether the request after `request`'s reply can be built before that reply is applied, so that
+// the next page travels (and the server builds it) while this one is written to the store. True
+// when the server has more changes for us, this page moved the cursor, and the next request would
+// carry no mutations: every
+// mutation the outbox held when `request` was built was sent in it (fewer than a batch) and is
+// acknowledged by `response`. That request is then only "since response.next_cursor()", which is
+// exactly the cursor the store holds once the page is applied. A mutation written locally in the
+// meantime goes in a later request, as the loop goes on while the outbox is not empty.
+bool CanSendAhead(const v1::SyncRequest& request, const v1::SyncResponse& response,
+                  const SyncOptions& options) {
+  if (!response.has_more() || response.reset_required()) return false;
+  // A page that did not move the cursor may be a server stuck in a loop: the loop stops on it.
+  if (response.next_cursor() <= request.cursor()) return false;
+  if (static_cast<size_t>(request.mutations_size()) >= options.push_batch) return false;
+  return request.mutations().empty() ||
+         response.acked_seq() >= request.mutations(request.mutations_size() - 1).seq();
 }
 
 }  // namespace
@@ -258,26 +291,41 @@ Result<SyncSummary> Sync(Transport& transport, LocalStore& store, const SyncOpti
   if (!token) return token.error();  // Unauthenticated before anything is sent
   const std::string authorization = "Bearer " + *token;
 
-  SyncSummary summary;
-  for (;;) {
-    Result<DeviceStatus> status = store.ReadStatus();
-    if (!status) return AfterRounds(status.error(), summary);
-    const uint64_t cursor_before = status->cursor;
-    Result<std::vector<v1::Mutation>> pending = store.Pending(options.push_batch);
-    if (!pending) return AfterRounds(pending.error(), summary);
-
-    v1::SyncRequest request;
-    request.set_device_id(store.device_id());
-    for (const v1::Mutation& m : *pending) *request.add_mutations() = m;
-    const HlcValue clock = std::max<HlcValue>(
-        status->hlc, MakeHlc(static_cast<uint64_t>(std::max<int64_t>(now_ms(), 0)), 0));
-    request.set_cursor(cursor_before);
-    request.set_limit(options.pull_limit);
-    request.set_clock(clock);
+  auto post = [&](const v1::SyncRequest& request) {
     HttpRequest http = ProtobufPost(kSyncPath, request);
     http.headers.emplace_back("Authorization", authorization);
+    return http;
+  };
+  auto device_clock = [&](HlcValue held) {
+    return std::max<HlcValue>(held,
+                              MakeHlc(static_cast<uint64_t>(std::max<int64_t>(now_ms(), 0)), 0));
+  };
 
-    Result<HttpResponse> reply = SendWithRetries(transport, http, options.retry);
+  SyncSummary summary;
+  // The next round's request, when it was sent ahead; its reply waits in the transport.
+  std::optional<SentAhead> ahead;
+  bool recorded = false;  // the result line was committed with the last page
+  for (;;) {
+    v1::SyncRequest request;
+    Result<HttpResponse> reply = Error::Internal("no reply");
+    if (ahead) {
+      request = std::move(ahead->request);
+      reply = SendWithRetries(transport, ahead->http, options.retry, transport.ReceiveAhead());
+      ahead.reset();
+    } else {
+      Result<LocalStore::SyncPosition> status = store.ReadSyncPosition();
+      if (!status) return AfterRounds(status.error(), summary);
+      Result<std::vector<v1::Mutation>> pending = store.Pending(options.push_batch);
+      if (!pending) return AfterRounds(pending.error(), summary);
+      request.set_device_id(store.device_id());
+      request.mutable_mutations()->Reserve(static_cast<int>(pending->size()));
+      for (v1::Mutation& m : *pending) *request.add_mutations() = std::move(m);
+      request.set_cursor(status->cursor);
+      request.set_limit(options.pull_limit);
+      request.set_clock(device_clock(status->hlc));
+      reply = SendWithRetries(transport, post(request), options.retry);
+    }
+    const uint64_t cursor_before = request.cursor();
     if (!reply) return AfterRounds(reply.error(), summary);
     if (reply->status != 200) {
       Error error = ErrorFromHttpResponse(*reply, "sync");
@@ -290,15 +338,33 @@ Result<SyncSummary> Sync(Transport& transport, LocalStore& store, const SyncOpti
     if (Status parsed = ParseReply(*reply, "sync", &response); !parsed.ok()) {
       return AfterRounds(parsed.error(), summary);
     }
-    Result<PullSummary> applied = store.ApplySyncResponse(response, now_ms());
+    if (CanSendAhead(request, response, options)) {
+      // The server builds the next page while this one is written to the store.
+      ahead.emplace();
+      ahead->request.set_device_id(store.device_id());
+      ahead->request.set_cursor(response.next_cursor());
+      ahead->request.set_limit(options.pull_limit);
+      ahead->request.set_clock(
+          device_clock(std::max<HlcValue>(request.clock(), response.server_clock())));
+      ahead->http = post(ahead->request);
+      transport.SendAhead(ahead->http);
+    }
+    // The summary after a page; the last page records its line in the page's own transaction.
+    auto add_page = [&response](SyncSummary total, const PullSummary& page) {
+      ++total.rounds;
+      total.pushed += page.acknowledged - std::min(page.rejected, page.acknowledged);
+      total.pulled += page.changes + page.evictions;
+      total.rejected += page.rejected;
+      total.conflicts += response.conflicts();
+      total.cursor = response.next_cursor();
+      return total;
+    };
+    Result<PullSummary> applied = store.ApplySyncResponse(
+        response, now_ms(),
+        [&](const PullSummary& page) { return SyncSummaryLine(add_page(summary, page)); });
     if (!applied) return AfterRounds(applied.error(), summary);
-
-    ++summary.rounds;
-    summary.pushed += applied->acknowledged - std::min(applied->rejected, applied->acknowledged);
-    summary.pulled += applied->changes + applied->evictions;
-    summary.rejected += applied->rejected;
-    summary.conflicts += response.conflicts();
-    summary.cursor = response.next_cursor();
+    summary = add_page(summary, *applied);
+    recorded = applied->result_recorded;
     if (options.on_progress) {
       options.on_progress(SyncProgress{.round = summary.rounds,
                                        .pushed = summary.pushed,
@@ -313,9 +379,10 @@ Result<SyncSummary> Sync(Transport& transport, LocalStore& store, const SyncOpti
     if (!left) return AfterRounds(left.error(), summary);
     if (left->empty() && !response.has_more()) break;
     const bool progressed = applied->acknowledged > 0 || response.next_cursor() > cursor_before;
-    if (!progressed) return AfterRounds(NoProgress(*pending, response), summary);
+    if (!progressed) return AfterRounds(NoProgress(request, response), summary);
   }
 
+  if (recorded) return summary;
   if (Status s = store.RecordSyncResult(SyncSummaryLine(summary), now_ms()); !s.ok()) {
     Error error = s.error();
     error.message = "synced (" + SyncSummaryLine(summary) +

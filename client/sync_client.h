@@ -123,7 +123,14 @@ std::string SyncSummaryLine(const SyncSummary& summary);
 // Pushes the whole outbox and pulls every change waiting, in as many rounds as it takes: each round
 // sends up to push_batch pending mutations (in seq order) with the store's cursor, and applies the
 // reply. It goes on while mutations remain in the outbox or the server says has_more. `now_ms`
-// reads the wall clock (in ms) whenever one is needed.
+// reads the wall clock (in ms) whenever one is needed, always on the calling thread.
+//
+// Pages travel while the store works: when a reply says has_more and the next request would carry
+// no mutations (the whole outbox was sent and acknowledged), that request — "changes since this
+// reply's next_cursor" — is sent (Transport::SendAhead) before the reply is applied, so that the
+// server builds the next page while this one is written. Each page is still applied, with its
+// cursor, in its own transaction and in order; a page that fails to apply stops the sync, and the
+// reply sent for is never read. Everything runs on the calling thread.
 //
 // On success records SyncSummaryLine as the store's last sync result and returns the summary.
 // Errors:

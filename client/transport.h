@@ -69,6 +69,25 @@ class Transport {
   //   DataLoss           — the response is not well-formed HTTP, or its encoding cannot be decoded.
   //   InvalidArgument    — the request itself is unusable (e.g. an unknown method).
   virtual Result<HttpResponse> Send(const HttpRequest& request) = 0;
+
+  // Send in two halves, so that the server works on a request while the caller does something
+  // else (the sync client writes the previous page to its store): SendAhead starts the exchange
+  // and returns without waiting for the response; ReceiveAhead waits for it and returns what Send
+  // would have. Each SendAhead is normally followed by one ReceiveAhead before anything else is
+  // sent; a caller that gives up may skip the ReceiveAhead, and the next Send or SendAhead then
+  // discards the unread reply (never returning it as its own).
+  //
+  // The defaults keep the request and Send it in ReceiveAhead: correct, without the overlap. A
+  // fake transport needs nothing more.
+  virtual void SendAhead(const HttpRequest& request) { ahead_ = request; }
+  virtual Result<HttpResponse> ReceiveAhead() {
+    HttpRequest request = std::move(ahead_);
+    ahead_ = HttpRequest();
+    return Send(request);
+  }
+
+ private:
+  HttpRequest ahead_;  // for the defaults
 };
 
 }  // namespace vinculo::client

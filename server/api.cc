@@ -1,9 +1,13 @@
 #include "server/api.h"
 
+#include <memory>
+#include <optional>
+
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/util/json_util.h>
 
 #include "common/gzip.h"
+#include "common/zstd.h"
 #include "common/validate.h"
 #include "server/reply_format.h"
 #include "server/web_assets.h"
@@ -166,8 +170,10 @@ Status DecodeBody(const HttpRequest& request, size_t max_bytes, const BodyBudget
   }
   std::string_view body = request.body;
   std::string inflated;
-  if (request.content_encoding == "gzip") {
-    Result<std::string> r = GzipDecompress(request.body, max_bytes);
+  if (request.content_encoding == "gzip" || request.content_encoding == "zstd") {
+    Result<std::string> r = request.content_encoding == "gzip"
+                                ? GzipDecompress(request.body, max_bytes)
+                                : ZstdDecompress(request.body, max_bytes);
     if (!r) return r.error();
     inflated = std::move(r).value();
     body = inflated;
@@ -276,6 +282,36 @@ HttpResponse Api::Handle(const HttpRequest& request, int64_t now_ms) {
   return ErrorReply(Error::NotFound("no such endpoint: " + path));
 }
 
+std::vector<HttpResponse> Api::HandleGroup(const std::vector<const HttpRequest*>& requests,
+                                           int64_t now_ms) {
+  std::vector<HttpResponse> out(requests.size());
+  std::vector<size_t> syncs, others;
+  for (size_t i = 0; i < requests.size(); ++i) {
+    const HttpRequest& r = *requests[i];
+    const bool sync = r.method == "POST" && r.target.substr(0, r.target.find('?')) == "/v1/sync";
+    (sync ? syncs : others).push_back(i);
+  }
+  if (!syncs.empty()) {
+    Result<std::unique_ptr<StoreGroup>> group = store_.BeginGroup();
+    for (size_t i : syncs) out[i] = group ? Handle(*requests[i], now_ms) : ErrorReply(group.error());
+    if (group) {
+      if (Status committed = (*group)->Commit(); !committed.ok()) {
+        const Error unkept = Error::Unavailable("the store could not commit (" +
+                                                committed.error().message +
+                                                "): nothing of this sync was kept; send it again");
+        for (size_t i : syncs) {
+          HttpResponse failed = ErrorReply(unkept);
+          failed.user = std::move(out[i].user);
+          failed.device = std::move(out[i].device);
+          out[i] = std::move(failed);
+        }
+      }
+    }
+  }
+  for (size_t i : others) out[i] = Handle(*requests[i], now_ms);
+  return out;
+}
+
 HttpResponse Api::Login(const HttpRequest& request, int64_t now_ms) {
   const bool json = MediaType(request.content_type) == "application/json";
   auto ErrorReply = [json](const Error& error) { return server::ErrorReply(error, json); };
@@ -370,22 +406,45 @@ Result<Principal> Api::Authenticate(const HttpRequest& request, int64_t now_ms) 
                    .remote = request.remote};
 }
 
+namespace {
+
+// The decoded body of a POST /v1/sync. The largest mutation has about 200 values (a visit with
+// 100 attendees and a base for every field); the mutations are counted before parsing too, for the
+// same refusal SyncService gives.
+PreparedRequest DecodeSync(const HttpRequest& request, const ApiOptions& options) {
+  const BodyBudget budget{.max_values = size_t{options.sync.max_mutations} * 256 + 64,
+                          .repeated_field = v1::SyncRequest::kMutationsFieldNumber,
+                          .max_repeats = options.sync.max_mutations,
+                          .repeated_what = "mutations"};
+  PreparedRequest out;
+  out.decoded = DecodeBody(request, options.max_body_bytes, budget, &out.sync);
+  return out;
+}
+
+}  // namespace
+
+void Api::Prepare(HttpRequest* request) const {
+  if (request->method != "POST" ||
+      request->target.substr(0, request->target.find('?')) != "/v1/sync") {
+    return;
+  }
+  request->prepared = std::make_shared<const PreparedRequest>(DecodeSync(*request, options_));
+}
+
 HttpResponse Api::Sync(const HttpRequest& request, int64_t now_ms) {
   Result<Principal> who = Authenticate(request, now_ms);
   if (!who) return ErrorReply(who.error());
-  v1::SyncRequest sync;
-  // The largest mutation has about 200 values (a visit with 100 attendees and a base for every
-  // field); the mutations are counted before parsing too, for the same refusal SyncService gives.
-  const BodyBudget budget{.max_values = size_t{options_.sync.max_mutations} * 256 + 64,
-                          .repeated_field = v1::SyncRequest::kMutationsFieldNumber,
-                          .max_repeats = options_.sync.max_mutations,
-                          .repeated_what = "mutations"};
-  if (Status s = DecodeBody(request, options_.max_body_bytes, budget, &sync); !s.ok()) {
-    HttpResponse r = ErrorReply(s.error());
+  // Decoded off the store thread by Prepare, or here.
+  std::optional<PreparedRequest> decoded_here;
+  if (!request.prepared) decoded_here = DecodeSync(request, options_);
+  const PreparedRequest& prepared = request.prepared ? *request.prepared : *decoded_here;
+  if (!prepared.decoded.ok()) {
+    HttpResponse r = ErrorReply(prepared.decoded.error());
     r.user = who->username;
     r.device = who->device_id;
     return r;
   }
+  const v1::SyncRequest& sync = prepared.sync;
   Result<v1::SyncResponse> reply = sync_.Sync(*who, sync, now_ms);
   HttpResponse r = reply ? ProtoReply(*reply) : ErrorReply(reply.error());
   r.user = who->username;

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "common/result.h"
 #include "server/auth.h"
@@ -17,8 +18,15 @@
 #include "server/http_types.h"
 #include "server/query_service.h"
 #include "server/sync_service.h"
+#include "vinculo/v1/sync.pb.h"
 
 namespace vinculo::server {
+
+// A POST /v1/sync body decoded by Api::Prepare: the request, or why it could not be decoded.
+struct PreparedRequest {
+  Status decoded;        // the error DecodeBody found, or Ok
+  v1::SyncRequest sync;  // set when `decoded` is Ok
+};
 
 struct ApiOptions {
   SyncLimits sync;
@@ -34,6 +42,22 @@ class Api {
   Api(CentralStore& store, ApiOptions options);
 
   HttpResponse Handle(const HttpRequest& request, int64_t now_ms);
+
+  // Decodes the body of a POST /v1/sync into request->prepared (gzip, the value budget, protobuf
+  // parsing), so that the store thread does not have to; Handle then uses it instead of decoding.
+  // Does nothing for other requests. Thread-safe: touches no store, only the options, and may run
+  // on any thread while Handle runs on another.
+  void Prepare(HttpRequest* request) const;
+
+  // Handles several requests at once, with one group commit (CentralStore::BeginGroup) for all the
+  // syncs among them: one fsync instead of one per sync. Returns the responses in the order of
+  // `requests`, and only after the group's commit, so that a reply acknowledging a write is never
+  // sent before the write is durable. A sync that fails is undone alone (its own nested
+  // transaction) and the others go on; when the group's commit fails, every sync of the group gets
+  // 503 and nothing of them is kept. Other requests are handled one by one, after the group, as
+  // Handle does.
+  std::vector<HttpResponse> HandleGroup(const std::vector<const HttpRequest*>& requests,
+                                        int64_t now_ms);
 
  private:
   HttpResponse Login(const HttpRequest& request, int64_t now_ms);

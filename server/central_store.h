@@ -101,10 +101,34 @@ struct VisitQuery {
 
 // A child's latest visit (for overdue and caseload figures).
 struct LatestVisit {
-  std::string child_id;
   int64_t at_ms = 0;
-  std::string at_text;
-  std::string due;
+  std::string at_text;     // visited_at as written
+  std::string due;         // next_visit_due; empty when none was agreed
+};
+
+// A child's case as the store's columns hold it: what caseload and outcomes need, without
+// decoding the record.
+struct CaseSummary {
+  std::string child_id;
+  std::string region;
+  std::string worker;      // assigned_worker
+  std::string programme;
+  int status = 0;          // v1::CaseStatus
+  int placement = 0;       // v1::Placement, the current one
+};
+
+// An open case (not closed) with its latest live visit: what caseload and overdue start from.
+struct OpenCase {
+  CaseSummary summary;
+  std::optional<LatestVisit> latest;  // unset: never visited
+};
+
+// A placement change as the outcomes count it.
+struct PlacementMove {
+  std::string child_id;
+  int64_t day = 0;         // changed_on, in days since 1970
+  int from = 0;            // v1::Placement
+  int to = 0;
 };
 
 // One transaction. Nothing is visible to others until Commit; the destructor rolls back.
@@ -156,12 +180,36 @@ class StoreTransaction {
   virtual Status Commit() = 0;
 };
 
+// A group commit: the work of several requests in one store transaction, made durable by one
+// commit (one fsync instead of one per request). See CentralStore::BeginGroup.
+class StoreGroup {
+ public:
+  // Rolls back everything done in the group unless it was committed.
+  virtual ~StoreGroup() = default;
+  // Makes every nested transaction committed in the group durable, all together. On an error
+  // nothing of the group is kept.
+  virtual Status Commit() = 0;
+};
+
 class CentralStore {
  public:
   virtual ~CentralStore() = default;
 
-  // A write transaction (at most one at a time; others wait).
+  // A write transaction (at most one at a time; others wait). While a group is open (BeginGroup),
+  // the transaction is nested in the group: its Commit keeps its work in the group, durable only
+  // when the group commits; destroyed without Commit, it undoes its own work and nothing else.
   virtual Result<std::unique_ptr<StoreTransaction>> Begin() = 0;
+
+  // Opens a group commit. REQUIRES: no transaction or group open. Writes made outside Begin's
+  // transactions while the group is open also join the group. A reply that acknowledges work done
+  // in the group must wait for StoreGroup::Commit. The default for a store without groups: each
+  // transaction commits on its own, and the group's Commit does nothing.
+  virtual Result<std::unique_ptr<StoreGroup>> BeginGroup() {
+    struct Ungrouped final : StoreGroup {
+      Status Commit() override { return Status::Ok(); }
+    };
+    return std::unique_ptr<StoreGroup>(new Ungrouped());
+  }
 
   // ---- Users and devices (administration and login).
   virtual Status AddUser(const UserRecord& user) = 0;  // AlreadyExists for a taken name
@@ -204,9 +252,15 @@ class CentralStore {
   virtual Result<std::vector<StoredRecord>> ReadChildRecords(const std::string& child_id) = 0;
   // Every record of `type` in `scope` that is not deleted.
   virtual Result<std::vector<StoredRecord>> ReadRecords(v1::RecordType type, const Scope& scope) = 0;
+  // Every child in `scope` that is not deleted, as a summary, in no particular order.
+  virtual Result<std::vector<CaseSummary>> ReadCases(const Scope& scope) = 0;
+  // Every placement change in `scope` that is not deleted and has a child and a date, in no
+  // particular order.
+  virtual Result<std::vector<PlacementMove>> ReadPlacementMoves(const Scope& scope) = 0;
   virtual Result<std::vector<StoredRecord>> QueryVisits(const VisitQuery& query) = 0;
-  // The latest visit (not deleted) of every child in `scope` that has one.
-  virtual Result<std::vector<LatestVisit>> LatestVisits(const Scope& scope) = 0;
+  // Every open child in `scope` that is not deleted, with its latest visit (not deleted), in no
+  // particular order. Reads one row a child, however many visits there are.
+  virtual Result<std::vector<OpenCase>> ReadOpenCases(const Scope& scope) = 0;
   // Visits (not deleted) per worker with at_ms in [from_ms, to_ms).
   virtual Result<std::vector<std::pair<std::string, uint32_t>>> VisitCountsByWorker(
       const Scope& scope, int64_t from_ms, int64_t to_ms) = 0;

@@ -12,6 +12,7 @@
 #include <boost/beast/ssl.hpp>
 #include <chrono>
 #include <csignal>
+#include <deque>
 #include <iostream>
 #include <mutex>
 #include <set>
@@ -20,6 +21,7 @@
 
 #include "common/civil_time.h"
 #include "common/gzip.h"
+#include "common/zstd.h"
 
 namespace vinculo::server {
 namespace {
@@ -32,9 +34,17 @@ using tcp = asio::ip::tcp;
 using Stream = beast::ssl_stream<beast::tcp_stream>;
 
 constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
-constexpr size_t kGzipThreshold = 1024;  // smaller bodies are not worth compressing
+constexpr size_t kCompressThreshold = 1024;  // smaller bodies are not worth compressing
 // The slowest link a body is given time for: a 2G connection (GPRS manages about 5 KB/s).
 constexpr uint64_t kMinBytesPerSecond = 2 * 1024;
+
+// The coding of a response body, from the request's Accept-Encoding: zstd when the client takes it
+// (smaller and faster), else gzip, else none. Only the names are looked for: q-values are not read.
+std::string_view ResponseCoding(std::string_view accept_encoding) {
+  if (accept_encoding.find("zstd") != std::string_view::npos) return "zstd";
+  if (accept_encoding.find("gzip") != std::string_view::npos) return "gzip";
+  return {};
+}
 
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -57,9 +67,19 @@ struct SessionControl {
   }
 };
 
+// A request waiting for the store thread, and its response. The session's coroutine owns it and
+// waits on `wake`; the store thread fills `response`, then posts `done` to the session's strand.
+struct Waiting {
+  const HttpRequest* request = nullptr;
+  HttpResponse response;
+  asio::any_io_executor executor;      // the connection's strand
+  asio::steady_timer* wake = nullptr;  // cancelled on the strand when the response is ready
+  bool done = false;                   // touched on the strand only
+};
+
 class Server final : public HttpsServer {
  public:
-  Server(const ServerOptions& options, Handler handler, Handler login_handler)
+  Server(const ServerOptions& options, GroupHandler handler, Handler login_handler)
       : options_(options),
         handler_(std::move(handler)),
         login_handler_(std::move(login_handler)),
@@ -197,31 +217,102 @@ class Server final : public HttpsServer {
     return true;
   }
 
-  // Runs the handler on its thread — logins on the login thread (scrypt is slow), everything else
-  // on the store thread — and returns its response to this connection's strand. A handler that
-  // throws (a bug) gets the client a 500, not a dropped connection.
-  asio::awaitable<HttpResponse> Handle(const HttpRequest& request) {
-    const bool login = login_handler_ && request.target.rfind("/v1/login", 0) == 0;
-    const Handler& handler = login ? login_handler_ : handler_;
-    asio::thread_pool& thread = login ? login_thread_ : store_thread_;
-    co_return co_await asio::co_spawn(
-        thread.get_executor(),
-        [&handler, &request]() -> asio::awaitable<HttpResponse> {
-          try {
-            co_return handler(request);
-          } catch (const std::exception& e) {
-            std::cerr << UtcTimestamp(NowMs()) << " internal error: " << e.what() << std::endl;
-          }
-          co_return HttpResponse{.status = 500, .content_type = "text/plain",
-                                 .body = "internal error\n"};
-        },
-        asio::use_awaitable);
+  static HttpResponse InternalError() {
+    return HttpResponse{.status = 500, .content_type = "text/plain", .body = "internal error\n"};
+  }
+
+  // Runs the request's handler and returns its response to this connection's strand: a login on
+  // the login thread (scrypt is slow), anything else on the store thread, in a group with the
+  // other requests waiting for it (Drain). A handler that throws (a bug) gets the client a 500,
+  // not a dropped connection.
+  asio::awaitable<HttpResponse> Handle(HttpRequest& request) {
+    if (login_handler_ && request.target.rfind("/v1/login", 0) == 0) {
+      const Handler& handler = login_handler_;
+      co_return co_await asio::co_spawn(
+          login_thread_.get_executor(),
+          [&handler, &request]() -> asio::awaitable<HttpResponse> {
+            try {
+              co_return handler(request);
+            } catch (const std::exception& e) {
+              std::cerr << UtcTimestamp(NowMs()) << " internal error: " << e.what() << std::endl;
+            }
+            co_return InternalError();
+          },
+          asio::use_awaitable);
+    }
+    if (options_.prepare) {
+      try {
+        options_.prepare(&request);
+      } catch (const std::exception& e) {
+        std::cerr << UtcTimestamp(NowMs()) << " internal error: " << e.what() << std::endl;
+        co_return InternalError();
+      }
+    }
+    asio::steady_timer wake(co_await asio::this_coro::executor);
+    auto waiting = std::make_shared<Waiting>();
+    waiting->request = &request;
+    waiting->executor = co_await asio::this_coro::executor;
+    waiting->wake = &wake;
+    {
+      std::lock_guard lock(queue_mutex_);
+      queue_.push_back(waiting);
+      if (!draining_) {
+        draining_ = true;
+        asio::post(store_thread_, [this] { Drain(); });
+      }
+    }
+    // The completion is posted to this strand, so it cannot run before this wait has begun.
+    while (!waiting->done) {
+      wake.expires_at(asio::steady_timer::time_point::max());
+      co_await wake.async_wait(kUseTuple);
+    }
+    co_return std::move(waiting->response);
+  }
+
+  // On the store thread: hands the waiting requests to the handler, up to max_group at a time, until
+  // none wait. Each response goes back to its connection only when the whole group is handled (the
+  // group handler returns after its group commit).
+  void Drain() {
+    for (;;) {
+      std::vector<std::shared_ptr<Waiting>> group;
+      {
+        std::lock_guard lock(queue_mutex_);
+        if (queue_.empty()) {
+          draining_ = false;
+          return;
+        }
+        const size_t n = std::min(queue_.size(), std::max<size_t>(options_.max_group, 1));
+        group.assign(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
+        queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
+      }
+      std::vector<const HttpRequest*> requests;
+      requests.reserve(group.size());
+      for (const std::shared_ptr<Waiting>& w : group) requests.push_back(w->request);
+      std::vector<HttpResponse> responses;
+      try {
+        responses = handler_(requests);
+      } catch (const std::exception& e) {
+        std::cerr << UtcTimestamp(NowMs()) << " internal error: " << e.what() << std::endl;
+        responses.clear();
+      }
+      for (size_t i = 0; i < group.size(); ++i) {
+        std::shared_ptr<Waiting> w = group[i];
+        w->response = responses.size() == group.size() ? std::move(responses[i]) : InternalError();
+        asio::post(w->executor, [w] {
+          w->done = true;
+          w->wake->cancel();
+        });
+      }
+    }
   }
 
   asio::awaitable<void> Session(tcp::socket socket) {
     beast::error_code ec;
     const tcp::endpoint peer = socket.remote_endpoint(ec);
     const std::string remote = ec ? std::string("?") : peer.address().to_string();
+    // A reply can leave in more than one segment (TLS records, header and body): without
+    // TCP_NODELAY the last one waits for the client's delayed ACK, up to 40 ms on Linux.
+    socket.set_option(tcp::no_delay(true), ec);
     Stream stream(std::move(socket), tls_);
     auto control = std::make_shared<SessionControl>();
     control->MarkIdle();
@@ -316,7 +407,7 @@ class Server final : public HttpsServer {
                            .target = in.target,
                            .version = req.version(),
                            .keep_alive = req.keep_alive() && !stopping_,
-                           .accepts_gzip = in.accept_encoding.find("gzip") != std::string::npos,
+                           .coding = ResponseCoding(in.accept_encoding),
                            .start = std::chrono::steady_clock::now()};
       HttpResponse out = co_await Handle(in);
       if (!co_await Reply(stream, info, std::move(out)) || !info.keep_alive) break;
@@ -340,7 +431,7 @@ class Server final : public HttpsServer {
     std::string target;
     unsigned version = 11;
     bool keep_alive = false;
-    bool accepts_gzip = false;
+    std::string_view coding;  // of the response body: "zstd", "gzip" or empty (ResponseCoding)
     std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
   };
 
@@ -352,15 +443,15 @@ class Server final : public HttpsServer {
     const std::string& target = info.target;
     const unsigned version = info.version;
     const bool keep_alive = info.keep_alive;
-    const bool accepts_gzip = info.accepts_gzip;
+    const std::string_view coding = info.coding;
     const auto start = info.start;
     http::response<http::string_body> res{static_cast<http::status>(out.status), version};
     res.set(http::field::server, "vinculo-server");
     if (!out.content_type.empty()) res.set(http::field::content_type, out.content_type);
     for (const auto& [name, value] : out.headers) res.set(name, value);
-    if (accepts_gzip && out.body.size() >= kGzipThreshold) {
-      out.body = GzipCompress(out.body);
-      res.set(http::field::content_encoding, "gzip");
+    if (!coding.empty() && out.body.size() >= kCompressThreshold) {
+      out.body = coding == "zstd" ? ZstdCompress(out.body) : GzipCompress(out.body);
+      res.set(http::field::content_encoding, coding);
     }
     res.set(http::field::vary, "Accept-Encoding");
     res.keep_alive(keep_alive);
@@ -385,7 +476,7 @@ class Server final : public HttpsServer {
   }
 
   ServerOptions options_;
-  Handler handler_;
+  GroupHandler handler_;
   Handler login_handler_;
   asio::io_context ioc_;
   ssl::context tls_;
@@ -398,12 +489,36 @@ class Server final : public HttpsServer {
   std::atomic<int> active_{0};
   std::mutex sessions_mutex_;
   std::set<std::shared_ptr<SessionControl>> sessions_;
+  std::mutex queue_mutex_;
+  std::deque<std::shared_ptr<Waiting>> queue_;  // requests waiting for the store thread
+  bool draining_ = false;  // a Drain is posted or running; guarded by queue_mutex_
 };
 
 }  // namespace
 
 Result<std::unique_ptr<HttpsServer>> HttpsServer::Create(const ServerOptions& options,
                                                          Handler handler, Handler login_handler) {
+  GroupHandler one_by_one = [handler = std::move(handler)](
+                                const std::vector<const HttpRequest*>& requests) {
+    std::vector<HttpResponse> responses;
+    responses.reserve(requests.size());
+    for (const HttpRequest* r : requests) {
+      try {
+        responses.push_back(handler(*r));
+      } catch (const std::exception& e) {
+        std::cerr << UtcTimestamp(NowMs()) << " internal error: " << e.what() << std::endl;
+        responses.push_back(HttpResponse{.status = 500, .content_type = "text/plain",
+                                         .body = "internal error\n"});
+      }
+    }
+    return responses;
+  };
+  return Create(options, std::move(one_by_one), std::move(login_handler));
+}
+
+Result<std::unique_ptr<HttpsServer>> HttpsServer::Create(const ServerOptions& options,
+                                                         GroupHandler handler,
+                                                         Handler login_handler) {
   auto server = std::make_unique<Server>(options, std::move(handler), std::move(login_handler));
   if (Status s = server->Init(); !s.ok()) return s.error();
   return std::unique_ptr<HttpsServer>(std::move(server));

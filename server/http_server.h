@@ -1,13 +1,15 @@
 #pragma once
 // The HTTPS transport: Boost.Beast on Asio C++20 coroutines (all of it in http_server.cc).
 // Each connection is one short coroutine loop: set a timeout → read a request (with a body limit)
-// → hand it to the handler on the store thread → write the response. TLS 1.2 minimum, HTTP/1.1
+// → hand it to the handler on the store thread (with the other requests waiting then, as a group)
+// → write the response. TLS 1.2 minimum, HTTP/1.1
 // keep-alive, a limit on connections. One log line per request on stderr.
 
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/result.h"
 #include "server/http_types.h"
@@ -32,6 +34,12 @@ struct ServerOptions {
   // plus the time a 2G link needs.
   int read_timeout_s = 30;
   bool log_requests = true;
+  // The most requests handed to the group handler at once (one group commit). Default: 128.
+  size_t max_group = 128;
+  // Called with each request (other than a login) on its connection's I/O thread before it goes
+  // to the store thread, to do there what needs no store (Api::Prepare decodes sync bodies).
+  // Must be thread-safe. Default: none.
+  std::function<void(HttpRequest*)> prepare;
 };
 
 class HttpsServer {
@@ -45,6 +53,18 @@ class HttpsServer {
   // answers POST /v1/login on a thread of its own (password hashing is slow and must not hold up
   // syncs); it must not share a store connection with `handler`.
   static Result<std::unique_ptr<HttpsServer>> Create(const ServerOptions& options, Handler handler,
+                                                     Handler login_handler = {});
+
+  // Called on the store thread with every request that waits for it (up to max_group, in arrival
+  // order); returns their responses in the same order. Requests that arrive while a group is being
+  // handled form the next group, so a busy server handles bigger groups (Api::HandleGroup commits
+  // each group's syncs together) and an idle one handles each request at once.
+  using GroupHandler =
+      std::function<std::vector<HttpResponse>(const std::vector<const HttpRequest*>&)>;
+
+  // As above, with a group handler instead of a one-request handler.
+  static Result<std::unique_ptr<HttpsServer>> Create(const ServerOptions& options,
+                                                     GroupHandler group_handler,
                                                      Handler login_handler = {});
 
   virtual ~HttpsServer() = default;

@@ -2,11 +2,16 @@
 // Plain HTTP request and response values passed between the Beast transport (http_server.cc) and
 // the request logic (api.h). No Beast or Asio here: the logic stays testable without sockets.
 
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 namespace vinculo::server {
+
+// What the API decoded from a request ahead of handling it, off the store thread (Api::Prepare).
+// Defined in api.h; the transport only carries it.
+struct PreparedRequest;
 
 struct HttpRequest {
   std::string method;            // "GET", "POST", ...
@@ -19,6 +24,7 @@ struct HttpRequest {
   std::string authorization;     // the raw Authorization header
   std::string body;
   std::string remote;            // peer address, for the log and the audit
+  std::shared_ptr<const PreparedRequest> prepared;  // set by Api::Prepare; may be null
 };
 
 struct HttpResponse {

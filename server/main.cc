@@ -42,6 +42,7 @@ struct ServeFlags {
   size_t max_body = 32 << 20;
   int max_connections = 2000;
   int read_timeout = 30;
+  int max_group = 128;
   int64_t token_lifetime_s = 90LL * 24 * 3600;
   bool quiet = false;
 };
@@ -66,6 +67,7 @@ int Serve(const std::string& data_dir, const ServeFlags& flags) {
   options.max_body_bytes = flags.max_body;
   options.max_connections = flags.max_connections;
   options.read_timeout_s = flags.read_timeout;
+  options.max_group = static_cast<size_t>(flags.max_group);
   options.log_requests = !flags.quiet;
 
   Result<std::unique_ptr<CentralStore>> store = OpenStore(data_dir, /*create=*/true);
@@ -74,12 +76,18 @@ int Serve(const std::string& data_dir, const ServeFlags& flags) {
   api_options.max_body_bytes = flags.max_body;
   api_options.token_lifetime_ms = flags.token_lifetime_s * 1000;
   Api api(**store, api_options);
+  // Sync bodies are decoded on the I/O threads, leaving the store thread the store's work.
+  options.prepare = [&api](HttpRequest* request) { api.Prepare(request); };
   // Logins get their own store connection and thread: password hashing must not hold up syncs.
   Result<std::unique_ptr<CentralStore>> login_store = OpenStore(data_dir, /*create=*/false);
   if (!login_store) return Fail(login_store.error());
   Api login_api(**login_store, api_options);
+  // Syncs that wait for the store thread together are committed together (Api::HandleGroup).
   Result<std::unique_ptr<HttpsServer>> server = HttpsServer::Create(
-      options, [&api](const HttpRequest& request) { return api.Handle(request, NowMs()); },
+      options,
+      HttpsServer::GroupHandler([&api](const std::vector<const HttpRequest*>& requests) {
+        return api.HandleGroup(requests, NowMs());
+      }),
       [&login_api](const HttpRequest& request) { return login_api.Handle(request, NowMs()); });
   if (!server) return Fail(server.error());
   std::cout << "listening on " << options.host << ":" << (*server)->port() << std::endl;
@@ -260,6 +268,11 @@ int main(int argc, char** argv) {
   serve->add_option("--read-timeout", serve_flags.read_timeout,
                     "Seconds a request may take to arrive")
       ->check(CLI::Range(1, 3600))
+      ->capture_default_str();
+  serve->add_option("--max-group", serve_flags.max_group,
+                    "Most requests handled together, their syncs committed with one fsync (1: "
+                    "each request commits on its own)")
+      ->check(CLI::Range(1, 100000))
       ->capture_default_str();
   serve->add_option("--token-lifetime", serve_flags.token_lifetime_s,
                     "Seconds a device token stays valid after login")

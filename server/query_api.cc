@@ -114,7 +114,15 @@ std::optional<HttpResponse> Api::Query(const HttpRequest& request, const std::st
   if (path == "/v1/overdue") {
     Result<uint32_t> days = NumberParam(q, "days", 30);
     if (!days) return fail(days.error());
-    return reply(query_.Overdue(*who, Param(q, "region"), Param(q, "as_of"), *days, now_ms));
+    Result<uint32_t> limit = NumberParam(q, "limit", 500);
+    if (!limit) return fail(limit.error());
+    return reply(query_.Overdue(*who,
+                                {.region = Param(q, "region"),
+                                 .as_of = Param(q, "as_of"),
+                                 .days = *days,
+                                 .after = Param(q, "after"),
+                                 .limit = *limit},
+                                now_ms));
   }
   if (path == "/v1/outcomes") {
     const std::string by = Param(q, "by");

@@ -4,6 +4,8 @@
 #include <charconv>
 #include <map>
 #include <set>
+#include <unordered_map>
+#include <vector>
 
 #include "common/civil_time.h"
 #include "common/hlc.h"
@@ -14,8 +16,6 @@ namespace vinculo::server {
 namespace {
 
 constexpr int64_t kDayMs = 86'400'000;
-
-bool IsOpen(const v1::Child& child) { return child.status() != v1::CASE_STATUS_CLOSED; }
 
 // Days since 1970 of a required date parameter, InvalidArgument naming it otherwise.
 Result<int64_t> DateParam(const std::string& value, const char* name) {
@@ -74,23 +74,37 @@ std::string OverdueReason(const LatestVisit* latest, int64_t as_of, uint32_t day
 
 constexpr uint32_t kDefaultOverdueDays = 30;
 
-// The children in a scope with each one's latest visit: what caseload and overdue both start from.
-struct Cases {
-  std::vector<StoredRecord> children;
-  std::map<std::string, LatestVisit> latest_by_child;
+// Where an overdue case sorts: never visited first (they most need a visit), then most days
+// overdue first, then by child id. Unique, so that pages neither skip nor repeat a case.
+struct OverdueKey {
+  bool never_visited = false;
+  uint32_t days_overdue = 0;
+  std::string child_id;
+
+  bool operator<(const OverdueKey& o) const {
+    if (never_visited != o.never_visited) return never_visited;
+    if (days_overdue != o.days_overdue) return days_overdue > o.days_overdue;
+    return child_id < o.child_id;
+  }
 };
 
-Result<Cases> LoadCases(CentralStore& store, const Scope& scope) {
-  Result<std::vector<StoredRecord>> children = store.ReadRecords(v1::RECORD_TYPE_CHILD, scope);
-  if (!children) return children.error();
-  Result<std::vector<LatestVisit>> latest = store.LatestVisits(scope);
-  if (!latest) return latest.error();
-  Cases out{.children = std::move(children).value()};
-  for (LatestVisit& v : *latest) {
-    std::string id = v.child_id;
-    out.latest_by_child.emplace(std::move(id), std::move(v));
+// The page token of /v1/overdue: "never.ID" or "DAYS.ID". ON THE WIRE (clients pass it back).
+std::string FormatOverdueKey(const OverdueKey& key) {
+  return (key.never_visited ? std::string("never") : std::to_string(key.days_overdue)) + "." +
+         key.child_id;
+}
+
+std::optional<OverdueKey> ParseOverdueKey(const std::string& token) {
+  const size_t dot = token.find('.');
+  if (dot == std::string::npos || dot == 0 || dot + 1 == token.size()) return std::nullopt;
+  OverdueKey key{.child_id = token.substr(dot + 1)};
+  if (token.compare(0, dot, "never") == 0) {
+    key.never_visited = true;
+    return key;
   }
-  return out;
+  auto [end, ec] = std::from_chars(token.data(), token.data() + dot, key.days_overdue);
+  if (ec != std::errc() || end != token.data() + dot) return std::nullopt;
+  return key;
 }
 
 }  // namespace
@@ -232,10 +246,9 @@ Result<v1::CaseloadResponse> QueryService::Caseload(const Principal& who, const 
   if (!from_days) return from_days.error();
   if (*from_days > *to_days) return Error::InvalidArgument("must not be after to", "from");
 
-  Result<Cases> cases = LoadCases(store_, *scope);
+  // Each open case with its latest visit, from the store's columns: no record is decoded.
+  Result<std::vector<OpenCase>> cases = store_.ReadOpenCases(*scope);
   if (!cases) return cases.error();
-  const std::vector<StoredRecord>* children = &cases->children;
-  const std::map<std::string, LatestVisit>& latest_by_child = cases->latest_by_child;
 
   std::map<std::pair<std::string, std::string>, v1::CaseloadRow> rows;  // (region, worker)
   auto row = [&](const std::string& r, const std::string& worker) -> v1::CaseloadRow& {
@@ -245,16 +258,14 @@ Result<v1::CaseloadResponse> QueryService::Caseload(const Principal& who, const 
     return out;
   };
   std::map<std::string, std::string> worker_region;
-  for (const StoredRecord& c : *children) {
-    const v1::Child& child = c.state.record().child();
-    if (!IsOpen(child)) continue;
-    v1::CaseloadRow& r = row(c.region, child.assigned_worker());
-    worker_region[child.assigned_worker()] = c.region;
+  for (const OpenCase& open : *cases) {
+    const CaseSummary& c = open.summary;
+    v1::CaseloadRow& r = row(c.region, c.worker);
+    worker_region[c.worker] = c.region;
     r.set_open_cases(r.open_cases() + 1);
-    auto it = latest_by_child.find(child.id());
     uint32_t days_overdue = 0;
-    if (!OverdueReason(it == latest_by_child.end() ? nullptr : &it->second, *to_days,
-                       kDefaultOverdueDays, &days_overdue)
+    if (!OverdueReason(open.latest ? &*open.latest : nullptr, *to_days, kDefaultOverdueDays,
+                       &days_overdue)
              .empty()) {
       r.set_overdue(r.overdue() + 1);
     }
@@ -279,49 +290,81 @@ Result<v1::CaseloadResponse> QueryService::Caseload(const Principal& who, const 
   return out;
 }
 
-Result<v1::OverdueResponse> QueryService::Overdue(const Principal& who, const std::string& region,
-                                                  const std::string& as_of, uint32_t days,
+Result<v1::OverdueResponse> QueryService::Overdue(const Principal& who, const OverdueParams& p,
                                                   int64_t now_ms) {
-  Result<Scope> scope = QueryScope(who, region);
+  Result<Scope> scope = QueryScope(who, p.region);
   if (!scope) return scope.error();
-  Result<int64_t> as_of_days = DateOr(as_of, "as_of", *ParseDate(UtcDate(now_ms)));
+  Result<int64_t> as_of_days = DateOr(p.as_of, "as_of", *ParseDate(UtcDate(now_ms)));
   if (!as_of_days) return as_of_days.error();
-  if (days == 0 || days > 3650) return Error::InvalidArgument("must be from 1 to 3650", "days");
+  if (p.days == 0 || p.days > 3650) return Error::InvalidArgument("must be from 1 to 3650", "days");
+  if (p.limit == 0 || p.limit > 5000) {
+    return Error::InvalidArgument("must be from 1 to 5000", "limit");
+  }
+  // A page token is the last row's sort key: "never.ID", or "DAYS.ID" with its days overdue.
+  std::optional<OverdueKey> after;
+  if (!p.after.empty()) {
+    after = ParseOverdueKey(p.after);
+    if (!after) return Error::InvalidArgument("is not a page token from a previous reply", "after");
+  }
 
-  Result<Cases> cases = LoadCases(store_, *scope);
+  // Every overdue case of the scope, from the store's columns (ReadOpenCases), for the order and
+  // the total; then the records of one page's children only, for their names.
+  Result<std::vector<OpenCase>> cases = store_.ReadOpenCases(*scope);
   if (!cases) return cases.error();
-  const std::vector<StoredRecord>* children = &cases->children;
-  const std::map<std::string, LatestVisit>& latest_by_child = cases->latest_by_child;
-
+  struct Row {
+    OverdueKey key;
+    const CaseSummary* child;
+    const LatestVisit* last;
+    std::string reason;
+  };
+  std::vector<Row> rows;
+  for (const OpenCase& open : *cases) {
+    const CaseSummary& c = open.summary;
+    const LatestVisit* last = open.latest ? &*open.latest : nullptr;
+    uint32_t days_overdue = 0;
+    std::string reason = OverdueReason(last, *as_of_days, p.days, &days_overdue);
+    if (reason.empty()) continue;
+    rows.push_back({.key = {.never_visited = last == nullptr,
+                            .days_overdue = days_overdue,
+                            .child_id = c.child_id},
+                    .child = &c,
+                    .last = last,
+                    .reason = std::move(reason)});
+  }
   v1::OverdueResponse out;
   out.set_as_of(FormatDate(*as_of_days));
-  out.set_days(days);
-  for (const StoredRecord& c : *children) {
-    const v1::Child& child = c.state.record().child();
-    if (!IsOpen(child)) continue;
-    v1::OverdueCase item;
-    auto it = latest_by_child.find(child.id());
-    const LatestVisit* last = it == latest_by_child.end() ? nullptr : &it->second;
-    uint32_t days_overdue = 0;
-    const std::string reason = OverdueReason(last, *as_of_days, days, &days_overdue);
-    if (reason.empty()) continue;
-    item.set_reason(reason);
-    item.set_days_overdue(days_overdue);
-    if (last != nullptr) {
-      item.set_last_visit_at(last->at_text);
-      item.set_next_visit_due(last->due);
-    }
-    *item.mutable_child() = child;
-    *out.add_cases() = std::move(item);
+  out.set_days(p.days);
+  out.set_total(static_cast<uint32_t>(rows.size()));
+  if (after) {  // this page starts after the token's case
+    std::erase_if(rows, [&](const Row& r) { return !(*after < r.key); });
   }
-  std::sort(out.mutable_cases()->begin(), out.mutable_cases()->end(),
-            [](const v1::OverdueCase& a, const v1::OverdueCase& b) {
-              const bool a_never = a.reason() == "never_visited";
-              const bool b_never = b.reason() == "never_visited";
-              if (a_never != b_never) return a_never;  // never visited first: they most need one
-              if (a.days_overdue() != b.days_overdue()) return a.days_overdue() > b.days_overdue();
-              return a.child().id() < b.child().id();
-            });
+  const size_t n = std::min<size_t>(p.limit, rows.size());
+  std::partial_sort(rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(n), rows.end(),
+                    [](const Row& a, const Row& b) { return a.key < b.key; });
+  out.mutable_cases()->Reserve(static_cast<int>(n));
+  for (size_t i = 0; i < n; ++i) {
+    const Row& r = rows[i];
+    v1::OverdueCase* item = out.add_cases();
+    item->set_child_id(r.child->child_id);
+    item->set_region(r.child->region);
+    item->set_assigned_worker(r.child->worker);
+    item->set_programme(r.child->programme);
+    item->set_reason(r.reason);
+    item->set_days_overdue(r.key.days_overdue);
+    if (r.last != nullptr) {
+      item->set_last_visit_at(r.last->at_text);
+      item->set_next_visit_due(r.last->due);
+    }
+    Result<std::optional<StoredRecord>> child =
+        store_.ReadRecord(v1::RECORD_TYPE_CHILD, r.child->child_id);
+    if (!child) return child.error();
+    if (child->has_value()) {
+      const v1::Child& c = (*child)->state.record().child();
+      item->set_given_name(c.given_name());
+      item->set_family_name(c.family_name());
+    }
+  }
+  if (n < rows.size()) out.set_next_page(FormatOverdueKey(rows[n - 1].key));
   return out;
 }
 
@@ -338,98 +381,105 @@ Result<v1::OutcomesResponse> QueryService::Outcomes(const Principal& who,
     return Error::InvalidArgument("must be month, programme or region", "by");
   }
 
-  Result<std::vector<StoredRecord>> children = store_.ReadRecords(v1::RECORD_TYPE_CHILD, *scope);
-  if (!children) return children.error();
-  Result<std::vector<StoredRecord>> changes =
-      store_.ReadRecords(v1::RECORD_TYPE_PLACEMENT_CHANGE, *scope);
-  if (!changes) return changes.error();
-
-  std::map<std::string, const v1::Child*> child_by_id;
-  std::map<std::string, std::string> region_of;
-  for (const StoredRecord& c : *children) {
-    child_by_id[c.state.record().child().id()] = &c.state.record().child();
-    region_of[c.state.record().child().id()] = c.region;
+  // From the store's columns: no record is decoded.
+  Result<std::vector<CaseSummary>> cases = store_.ReadCases(*scope);
+  if (!cases) return cases.error();
+  Result<std::vector<PlacementMove>> moves = store_.ReadPlacementMoves(*scope);
+  if (!moves) return moves.error();
+  const std::vector<CaseSummary>& children = *cases;
+  std::unordered_map<std::string, size_t> index_of;  // child id → index in `children`
+  index_of.reserve(children.size());
+  for (size_t i = 0; i < children.size(); ++i) index_of.emplace(children[i].child_id, i);
+  // Each child's placement changes by date (changes of one day in the order the store gave them).
+  std::vector<std::vector<const PlacementMove*>> history(children.size());
+  for (const PlacementMove& m : *moves) {
+    auto it = index_of.find(m.child_id);
+    if (it != index_of.end()) history[it->second].push_back(&m);
   }
-  // Each child's placement changes by date.
-  std::map<std::string, std::vector<std::pair<int64_t, const v1::PlacementChange*>>> history;
-  for (const StoredRecord& r : *changes) {
-    const v1::PlacementChange& pc = r.state.record().placement_change();
-    std::optional<int64_t> day = ParseDate(pc.changed_on());
-    if (day && child_by_id.count(pc.child_id())) history[pc.child_id()].emplace_back(*day, &pc);
+  for (auto& events : history) {
+    std::stable_sort(events.begin(), events.end(),
+                     [](const PlacementMove* a, const PlacementMove* b) { return a->day < b->day; });
   }
-  for (auto& [id, events] : history) std::sort(events.begin(), events.end());
 
-  auto key_of = [&](const std::string& child_id, int64_t day) -> std::string {
+  auto key_of = [&](size_t child, int64_t day) -> std::string {
     if (p.by == "month") return FormatDate(day).substr(0, 7);
-    if (p.by == "programme") return child_by_id.at(child_id)->programme();
-    return region_of.at(child_id);
+    if (p.by == "programme") return children[child].programme;
+    return children[child].region;
   };
   // Rows: every month of the period, or every programme/region that has children.
   std::map<std::string, v1::OutcomeRow> rows;
-  std::map<std::string, std::set<std::string>> reintegrated, family_care, entered, left;
+  std::map<std::string, std::set<size_t>> reintegrated, family_care, entered, left;
   if (p.by == "month") {
     for (int64_t d = *from; d <= *to; d += 28) rows[FormatDate(d).substr(0, 7)];
     rows[FormatDate(*to).substr(0, 7)];
   } else {
-    for (const auto& [id, child] : child_by_id) rows[key_of(id, *to)];
+    for (size_t i = 0; i < children.size(); ++i) rows[key_of(i, *to)];
   }
-  for (const auto& [child_id, events] : history) {
-    for (const auto& [day, pc] : events) {
-      if (day < *from || day > *to) continue;
-      const std::string key = key_of(child_id, day);
-      const int to_p = pc->to_placement(), from_p = pc->from_placement();
+  for (size_t child = 0; child < children.size(); ++child) {
+    for (const PlacementMove* pc : history[child]) {
+      if (pc->day < *from || pc->day > *to) continue;
+      const std::string key = key_of(child, pc->day);
+      const int to_p = pc->to, from_p = pc->from;
       if (to_p == v1::PLACEMENT_FAMILY_OF_ORIGIN || to_p == v1::PLACEMENT_KINSHIP_CARE) {
-        reintegrated[key].insert(child_id);
+        reintegrated[key].insert(child);
       }
       if (to_p == v1::PLACEMENT_FOSTER_FAMILY || to_p == v1::PLACEMENT_KINSHIP_CARE) {
-        family_care[key].insert(child_id);
+        family_care[key].insert(child);
       }
-      if (IsResidential(to_p) && !IsResidential(from_p)) entered[key].insert(child_id);
-      if (IsResidential(from_p) && !IsResidential(to_p)) left[key].insert(child_id);
+      if (IsResidential(to_p) && !IsResidential(from_p)) entered[key].insert(child);
+      if (IsResidential(from_p) && !IsResidential(to_p)) left[key].insert(child);
     }
   }
   // The institutional population at a day's end: each child's placement then. A child with
   // placement changes is placed by them — the last on or before the day, else the first one's
   // origin — however late the case was typed in. A child without any counts from the day its
-  // record was made (a UUIDv7 id carries that time) with its current placement.
-  auto population = [&](int64_t day, const std::function<bool(const std::string&)>& in_row) {
-    uint32_t n = 0;
-    for (const auto& [id, child] : child_by_id) {
-      if (!in_row(id)) continue;
-      int placement = child->placement();
-      auto it = history.find(id);
-      if (it != history.end()) {
-        placement = it->second.front().second->from_placement();
-        for (const auto& [d, pc] : it->second) {
-          if (d > day) break;
-          placement = pc->to_placement();
-        }
-      } else if (IdMillis(id) >= (day + 1) * kDayMs) {
-        continue;  // not registered yet, and no history says where the child was
-      }
-      if (IsResidential(placement)) ++n;
-    }
-    return n;
-  };
+  // record was made (a UUIDv7 id carries that time) with its current placement. By month, each
+  // row counts at the month's last day (or the period's end when the month is cut short); by
+  // programme or region, each child counts in its own row at the period's end. One pass over the
+  // children, walking each one's changes once.
+  std::vector<std::pair<const std::string*, v1::OutcomeRow*>> row_list;  // in key order
+  std::unordered_map<std::string, size_t> row_index;
+  std::vector<int64_t> row_day;
   for (auto& [key, row] : rows) {
+    row_index.emplace(key, row_list.size());
+    row_list.emplace_back(&key, &row);
+    if (p.by == "month") {
+      const int64_t month_start = *ParseDate(key + "-01");
+      const std::string next = FormatDate(month_start + 31).substr(0, 7) + "-01";
+      row_day.push_back(std::min(*ParseDate(next) - 1, *to));
+    } else {
+      row_day.push_back(*to);
+    }
+  }
+  std::vector<uint32_t> population(row_list.size(), 0);
+  for (size_t child = 0; child < children.size(); ++child) {
+    const std::vector<const PlacementMove*>& events = history[child];
+    const int64_t made_ms = IdMillis(children[child].child_id);
+    size_t first = 0, last = row_list.size();
+    if (p.by != "month") {
+      first = row_index.at(key_of(child, *to));
+      last = first + 1;
+    }
+    int placement = events.empty() ? children[child].placement : events.front()->from;
+    size_t next = 0;
+    for (size_t r = first; r < last; ++r) {  // row days ascend
+      while (next < events.size() && events[next]->day <= row_day[r]) {
+        placement = events[next++]->to;
+      }
+      // Not registered yet, and no history says where the child was.
+      if (events.empty() && made_ms >= (row_day[r] + 1) * kDayMs) continue;
+      if (IsResidential(placement)) ++population[r];
+    }
+  }
+  for (size_t r = 0; r < row_list.size(); ++r) {
+    const std::string& key = *row_list[r].first;
+    v1::OutcomeRow& row = *row_list[r].second;
     row.set_key(key);
     row.set_reintegrated(static_cast<uint32_t>(reintegrated[key].size()));
     row.set_placed_in_family_care(static_cast<uint32_t>(family_care[key].size()));
     row.set_entered_institutions(static_cast<uint32_t>(entered[key].size()));
     row.set_left_institutions(static_cast<uint32_t>(left[key].size()));
-    if (p.by == "month") {
-      // The month's last day, or the period's end when the month is cut short.
-      const int64_t month_start = *ParseDate(key + "-01");
-      const std::string next = FormatDate(month_start + 31).substr(0, 7) + "-01";
-      const int64_t month_end = std::min(*ParseDate(next) - 1, *to);
-      row.set_institution_population(population(month_end, [](const std::string&) { return true; }));
-    } else {
-      row.set_institution_population(
-          // `key` is a structured binding, which clang 14 cannot capture: bind it by name.
-          population(*to, [&, &row_key = key](const std::string& id) {
-            return key_of(id, *to) == row_key;
-          }));
-    }
+    row.set_institution_population(population[r]);
   }
   v1::OutcomesResponse out;
   out.set_from(FormatDate(*from));

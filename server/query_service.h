@@ -31,6 +31,14 @@ struct VisitsParams {
   uint32_t limit = 500;      // at most 5,000
 };
 
+struct OverdueParams {
+  std::string region;
+  std::string as_of;         // YYYY-MM-DD; empty: today (UTC)
+  uint32_t days = 30;        // no visit for more than this many days is overdue; 1 to 3,650
+  std::string after;         // the next_page of the previous reply (with the same as_of and days)
+  uint32_t limit = 500;      // at most 5,000
+};
+
 struct OutcomesParams {
   std::string region;
   std::string from;          // YYYY-MM-DD
@@ -50,8 +58,10 @@ class QueryService {
   Result<v1::CaseloadResponse> Caseload(const Principal& who, const std::string& region,
                                         const std::string& from, const std::string& to,
                                         int64_t now_ms);
-  Result<v1::OverdueResponse> Overdue(const Principal& who, const std::string& region,
-                                      const std::string& as_of, uint32_t days, int64_t now_ms);
+  // A page of the overdue cases, in a stable order (never visited first, then most days overdue,
+  // then child id), with the total of all pages.
+  Result<v1::OverdueResponse> Overdue(const Principal& who, const OverdueParams& params,
+                                      int64_t now_ms);
   Result<v1::OutcomesResponse> Outcomes(const Principal& who, const OutcomesParams& params);
   // status: "open" (default), "resolved" or "all".
   Result<v1::ConflictsResponse> Conflicts(const Principal& who, const std::string& status);

@@ -148,12 +148,12 @@ std::optional<std::string> CsvOf(const google::protobuf::Message& message) {
     return std::move(t).text();
   }
   if (const auto* m = dynamic_cast<const v1::OverdueResponse*>(&message)) {
-    Table t({"child_id", "given_name", "family_name", "region", "assigned_worker", "status",
+    Table t({"child_id", "given_name", "family_name", "region", "assigned_worker", "programme",
              "last_visit_at", "next_visit_due", "days_overdue", "reason"});
     for (const v1::OverdueCase& c : m->cases()) {
-      t.Add({c.child().id(), c.child().given_name(), c.child().family_name(), c.child().region(),
-             c.child().assigned_worker(), Friendly(c.child().status()), c.last_visit_at(),
-             c.next_visit_due(), std::to_string(c.days_overdue()), c.reason()});
+      t.Add({c.child_id(), c.given_name(), c.family_name(), c.region(), c.assigned_worker(),
+             c.programme(), c.last_visit_at(), c.next_visit_due(),
+             std::to_string(c.days_overdue()), c.reason()});
     }
     return std::move(t).text();
   }
@@ -220,10 +220,15 @@ HttpResponse MessageReply(const google::protobuf::Message& message, Format forma
       r.body = "\xEF\xBB\xBF" + std::move(*csv);
       r.headers.emplace_back("Content-Disposition",
                              "attachment; filename=\"" + CsvFileName(message) + "\"");
-      // A visits page that is not the last says where the next one starts.
+      // A page that is not the last says where the next one starts; the overdue list also says
+      // how many cases it has on all pages.
       if (const auto* visits = dynamic_cast<const v1::VisitsResponse*>(&message);
           visits != nullptr && !visits->next_page().empty()) {
         r.headers.emplace_back("X-Next-Page", visits->next_page());
+      }
+      if (const auto* overdue = dynamic_cast<const v1::OverdueResponse*>(&message)) {
+        if (!overdue->next_page().empty()) r.headers.emplace_back("X-Next-Page", overdue->next_page());
+        r.headers.emplace_back("X-Total-Count", std::to_string(overdue->total()));
       }
       return r;
     }

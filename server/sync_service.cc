@@ -1,6 +1,7 @@
 #include "server/sync_service.h"
 
 #include <algorithm>
+#include <unordered_map>
 
 #include "common/civil_time.h"
 #include "common/hlc.h"
@@ -15,7 +16,24 @@ namespace {
 struct MutationResult {
   std::optional<v1::Rejection> rejection;
   uint32_t new_conflicts = 0;
+  // The server_seq the record was saved under when every field of its state now carries the
+  // pushing device's stamp: the device holds exactly that state already (it made every one of
+  // those writes), so this request's page need not send it back. 0 otherwise.
+  uint64_t echo_seq = 0;
 };
+
+// The region of each child looked up during one request, so that a page of visits to the same
+// children decodes each child once. A child saved in the request updates its entry.
+using ChildRegions = std::unordered_map<std::string, std::string>;
+
+// True when every field stamp of `state` is `device`'s.
+bool AllStampsFrom(const v1::RecordState& state, const std::string& device) {
+  if (state.stamps().empty()) return false;
+  for (const v1::FieldStamp& fs : state.stamps()) {
+    if (fs.stamp().device() != device) return false;
+  }
+  return true;
+}
 
 v1::Rejection Reject(uint64_t seq, v1::RejectionCode code, std::string message,
                      std::string field = {}) {
@@ -59,7 +77,7 @@ Status MoveDependents(StoreTransaction& txn, const std::string& child_id,
 // rules refuse; an Error only when the store fails (the whole request is then rolled back).
 Result<MutationResult> ApplyOne(StoreTransaction& txn, const Principal& who,
                                 const v1::Mutation& m, const SyncLimits& limits,
-                                HybridClock& clock, int64_t now_ms) {
+                                HybridClock& clock, int64_t now_ms, ChildRegions& child_regions) {
   MutationResult result;
   if (Status s = CheckMutationShape(m); !s.ok()) {
     result.rejection = Reject(m.seq(), v1::REJECTION_CODE_MALFORMED, s.error().message,
@@ -110,7 +128,18 @@ Result<MutationResult> ApplyOne(StoreTransaction& txn, const Principal& who,
       return result;
     }
   }
-  Result<std::string> region = RegionOf(txn, state.record());
+  Result<std::string> region = std::string();
+  if (const std::string& child_id = RefsOf(state.record()).child_id;
+      type != v1::RECORD_TYPE_CHILD && type != v1::RECORD_TYPE_FAMILY && !child_id.empty()) {
+    if (auto known = child_regions.find(child_id); known != child_regions.end()) {
+      region = known->second;
+    } else {
+      region = RegionOf(txn, state.record());
+      if (region) child_regions.emplace(child_id, *region);
+    }
+  } else {
+    region = RegionOf(txn, state.record());
+  }
   if (!region) {
     if (region.error().code != ErrorCode::kNotFound) return region.error();
     result.rejection = Reject(m.seq(), v1::REJECTION_CODE_INVALID, region.error().message,
@@ -127,6 +156,8 @@ Result<MutationResult> ApplyOne(StoreTransaction& txn, const Principal& who,
   if (applied->changed) {
     Result<uint64_t> seq = txn.SaveRecord(state, *region);
     if (!seq) return seq.error();
+    if (type == v1::RECORD_TYPE_CHILD) child_regions[id] = *region;
+    if (AllStampsFrom(state, who.device_id)) result.echo_seq = *seq;
     if (stored->has_value() && (*stored)->region != *region) {
       VINCULO_RETURN_IF_ERROR(txn.AddScopeExit(*seq, type, id, (*stored)->region));
       if (type == v1::RECORD_TYPE_CHILD) VINCULO_RETURN_IF_ERROR(MoveDependents(txn, id, *region));
@@ -207,6 +238,8 @@ Result<v1::SyncResponse> SyncService::Sync(const Principal& who, const v1::SyncR
 
   v1::SyncResponse response;
   std::vector<std::pair<v1::RecordType, std::string>> rejected_records;
+  ChildRegions child_regions;
+  std::vector<uint64_t> echoes;  // ascending: seqs are assigned in order
   uint64_t last_seq = (*device)->last_seq;
   if (request.mutations_size() > 0) {
     // The device resends from its oldest pending seq: everything below is settled on both sides.
@@ -227,8 +260,9 @@ Result<v1::SyncResponse> SyncService::Sync(const Principal& who, const v1::SyncR
     // A gap: an earlier mutation is missing. Nothing after it is applied; acked_seq tells the
     // device where to resend from.
     if (m.seq() != last_seq + 1) break;
-    Result<MutationResult> r = ApplyOne(txn, who, m, limits_, clock, now_ms);
+    Result<MutationResult> r = ApplyOne(txn, who, m, limits_, clock, now_ms, child_regions);
     if (!r) return r.error();
+    if (r->echo_seq != 0) echoes.push_back(r->echo_seq);
     if (r->rejection) {
       VINCULO_RETURN_IF_ERROR(txn.SaveRejection(who.device_id, *r->rejection));
       *response.add_rejections() = *r->rejection;
@@ -283,6 +317,9 @@ Result<v1::SyncResponse> SyncService::Sync(const Principal& who, const v1::SyncR
   if (feed->size() > page) feed->pop_back();
   uint64_t next_cursor = request.cursor();
   for (FeedEntry& e : *feed) {
+    next_cursor = e.server_seq;
+    // The device's own writes of this request, which it holds already: the cursor passes them.
+    if (e.state && std::binary_search(echoes.begin(), echoes.end(), e.server_seq)) continue;
     if (e.state) {
       v1::Change* change = response.add_changes();
       change->set_server_seq(e.server_seq);
@@ -293,7 +330,6 @@ Result<v1::SyncResponse> SyncService::Sync(const Principal& who, const v1::SyncR
       eviction->set_type(e.evicted_type);
       eviction->set_record_id(e.evicted_id);
     }
-    next_cursor = e.server_seq;
   }
   response.set_next_cursor(next_cursor);
   response.set_server_clock(clock.Tick(static_cast<uint64_t>(now_ms)));

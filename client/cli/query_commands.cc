@@ -2,6 +2,8 @@
 // the server (GET /v1/..., docs/protocol.md "Supervisor queries"), from a logged-in device.
 
 #include <CLI/CLI.hpp>
+#include <google/protobuf/util/json_util.h>
+
 #include <memory>
 #include <string>
 #include <vector>
@@ -11,6 +13,7 @@
 #include "client/csv.h"
 #include "client/https_transport.h"
 #include "client/sync_client.h"
+#include "vinculo/v1/query.pb.h"
 
 namespace vinculo::client::cli {
 namespace {
@@ -31,9 +34,9 @@ std::string UrlEncode(const std::string& value) {
   return out;
 }
 
-// Sends `method path` with this device's token; the body of a 200 reply, or the server's error.
-Result<std::string> Call(Context& context, const std::string& method, const std::string& path,
-                         const std::string& body = {}) {
+// Sends `method path` with this device's token; a 200 reply, or the server's error.
+Result<HttpResponse> Send(Context& context, const std::string& method, const std::string& path,
+                          const std::string& body = {}) {
   Result<LocalStore> store = context.OpenStore();
   if (!store) return store.error();
   Result<DeviceStatus> status = store->ReadStatus();
@@ -51,7 +54,61 @@ Result<std::string> Call(Context& context, const std::string& method, const std:
   Result<HttpResponse> response = (*transport)->Send(request);
   if (!response) return response.error();
   if (response->status != 200) return ErrorFromHttpResponse(*response, "query");
-  return response->body;
+  return response;
+}
+
+// The body of Send's reply.
+Result<std::string> Call(Context& context, const std::string& method, const std::string& path,
+                         const std::string& body = {}) {
+  Result<HttpResponse> response = Send(context, method, path, body);
+  if (!response) return response.error();
+  return std::move(response->body);
+}
+
+// Every page of /v1/overdue (`target` without limit and after), 5,000 cases a request, as one
+// reply: a CSV under one header, or one JSON OverdueResponse with every case. The total the
+// server counted goes to `total`.
+Result<std::string> AllOverduePages(Context& context, const std::string& target, bool json,
+                                    std::string* total) {
+  std::string out;
+  v1::OverdueResponse merged;
+  std::string after;
+  do {
+    std::string page_target = target + "&limit=5000";
+    if (!after.empty()) page_target += "&after=" + UrlEncode(after);
+    Result<HttpResponse> page = Send(context, "GET", page_target);
+    if (!page) return page.error();
+    if (json) {
+      v1::OverdueResponse reply;
+      if (!google::protobuf::util::JsonStringToMessage(page->body, &reply).ok()) {
+        return Error::DataLoss("the server's overdue reply is not an OverdueResponse");
+      }
+      after = reply.next_page();
+      for (v1::OverdueCase& c : *reply.mutable_cases()) *merged.add_cases() = std::move(c);
+      reply.clear_cases();
+      reply.clear_next_page();
+      merged.MergeFrom(reply);  // as_of, days, total
+      *total = std::to_string(merged.total());
+    } else {
+      after = std::string(page->Header("X-Next-Page"));
+      *total = std::string(page->Header("X-Total-Count"));
+      if (out.empty()) {
+        out = std::move(page->body);
+      } else {
+        // A later page's rows only: its byte order mark and header line go.
+        const size_t rows = page->body.find("\r\n");
+        if (rows != std::string::npos) out.append(page->body, rows + 2);
+      }
+    }
+  } while (!after.empty());
+  if (json) {
+    google::protobuf::util::JsonPrintOptions options;
+    options.always_print_primitive_fields = true;
+    if (!google::protobuf::util::MessageToJsonString(merged, &out, options).ok()) {
+      return Error::Internal("cannot print the overdue cases as JSON");
+    }
+  }
+  return out;
 }
 
 // Prints a CSV reply as an aligned table.
@@ -70,9 +127,12 @@ struct QueryArgs {
   std::vector<std::pair<std::string, std::string>> params;  // name, value (empty: not given)
 };
 
+// `all_pages`: without --limit, the command follows the endpoint's pages (/v1/overdue) and prints
+// every row, then (as a table) the count.
 void AddQuery(CLI::App& query, Context& context, const std::string& name,
               const std::string& description, const std::string& path,
-              const std::vector<std::pair<std::string, std::string>>& options) {
+              const std::vector<std::pair<std::string, std::string>>& options,
+              bool all_pages = false) {
   auto args = std::make_shared<QueryArgs>();
   CLI::App* command = query.add_subcommand(name, description);
   command->add_option("--format", args->format, "table, json or csv")
@@ -85,15 +145,24 @@ void AddQuery(CLI::App& query, Context& context, const std::string& name,
     for (char& c : flag) c = c == '_' ? '-' : c;
     command->add_option(flag, args->params.back().second, help);
   }
-  command->callback([&context, args, path] {
-    context.SetAction([&context, args, path]() -> Status {
+  command->callback([&context, args, path, all_pages] {
+    context.SetAction([&context, args, path, all_pages]() -> Status {
       std::string target = path + "?format=" + (args->format == "json" ? "json" : "csv");
+      bool paged = all_pages;
       for (const auto& [param, value] : args->params) {
         if (!value.empty()) target += "&" + param + "=" + UrlEncode(value);
+        if (!value.empty() && (param == "limit" || param == "after")) paged = false;
       }
-      Result<std::string> body = Call(context, "GET", target);
+      std::string total;
+      Result<std::string> body =
+          paged ? AllOverduePages(context, target, args->format == "json", &total)
+                : Call(context, "GET", target);
       if (!body) return body.error();
-      if (args->format == "table") return WriteCsvAsTable(context.out(), *body);
+      if (args->format == "table") {
+        VINCULO_RETURN_IF_ERROR(WriteCsvAsTable(context.out(), *body));
+        if (paged) context.out() << total << " overdue\n";
+        return Status::Ok();
+      }
       context.out() << *body;
       if (args->format == "json") context.out() << '\n';
       return Status::Ok();
@@ -123,10 +192,15 @@ void AddQueryCommands(CLI::App& app, Context& context) {
             {"from", "Period start, YYYY-MM-DD (default: the 1st of this month)"},
             {"to", "Period end, YYYY-MM-DD (default: today)"}});
   AddQuery(*query, context, "overdue",
-           "Open cases past their next visit, or with no visit for --days days", "/v1/overdue",
+           "Open cases past their next visit, or with no visit for --days days: all of them, "
+           "or a page with --limit",
+           "/v1/overdue",
            {{"region", "Region (admin only)"},
             {"as_of", "As of this date, YYYY-MM-DD (default: today)"},
-            {"days", "No visit for this many days counts as overdue (default 30)"}});
+            {"days", "No visit for this many days counts as overdue (default 30)"},
+            {"limit", "Only a page of this many (at most 5000; JSON has the total and nextPage)"},
+            {"after", "The page after this token (a reply's nextPage; pass the same --as-of)"}},
+           /*all_pages=*/true);
   AddQuery(*query, context, "outcomes",
            "Children reintegrated, placed in family care, entering and leaving institutions, "
            "and the institutional population",

@@ -2,12 +2,14 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
 #include "common/merge.h"
 #include "common/record.h"
 #include "common/sqlite.h"
+#include "common/uuid.h"
 
 namespace vinculo::client {
 namespace {
@@ -291,6 +293,100 @@ TEST_F(LocalStoreTest, SyncResponseAcksRejectsMergesEvictsAndAdvancesCursor) {
   ASSERT_FALSE(refused.has_value());
   EXPECT_EQ(store.ReadStatus()->cursor, 8u);
   EXPECT_EQ(store.ReadStatus()->pending, 2u);
+}
+
+// A child written on another device, as the server would send it.
+v1::RecordState RemoteChild(int n, size_t note_bytes) {
+  v1::Record values;
+  v1::Child* c = values.mutable_child();
+  c->set_id(NewUuidV7(static_cast<uint64_t>(kNow) + static_cast<uint64_t>(n)).value());
+  c->set_given_name("Niño " + std::to_string(n));
+  c->set_family_name("Quispe");
+  c->set_region("Cusco");
+  c->set_status(v1::CASE_STATUS_OPEN);
+  c->set_notes(std::string(note_bytes, static_cast<char>('a' + n % 26)));
+  v1::RecordState state;
+  const v1::Mutation m = MakeMutation(v1::RecordState(), values, SetFields(values),
+                                      MakeHlc(static_cast<uint64_t>(kNow), 1), 1);
+  EXPECT_TRUE(ApplyMutation(&state, m, "019e8388-e492-7621-bcd7-000000000b0b").has_value());
+  return state;
+}
+
+uint64_t FileSize(const std::string& path) {
+  std::error_code ec;
+  const uintmax_t size = fs::file_size(path, ec);
+  return ec ? 0 : static_cast<uint64_t>(size);
+}
+
+TEST_F(LocalStoreTest, LongPullKeepsTheWalBounded) {
+  LocalStore store = NewStore();
+  // 48 pages of 250 children with 3 KB of notes: ~40 MB of records, more than the WAL may hold
+  // before it is checkpointed (8,192 pages). A WAL that is never checkpointed (checkpoints turned
+  // off, or a read transaction left open) would grow past the bound.
+  constexpr int kPages = 48;
+  constexpr int kPerPage = 250;
+  constexpr uint64_t kWalBound = 40u << 20;  // 8,192 frames of 4 KiB and one page's frames
+  uint64_t largest_wal = 0;
+  for (int page = 0; page < kPages; ++page) {
+    v1::SyncResponse reply;
+    for (int i = 0; i < kPerPage; ++i) {
+      const int n = page * kPerPage + i;
+      v1::Change* change = reply.add_changes();
+      change->set_server_seq(static_cast<uint64_t>(n) + 1);
+      *change->mutable_state() = RemoteChild(n, 3000);
+    }
+    reply.set_next_cursor(static_cast<uint64_t>((page + 1) * kPerPage));
+    reply.set_has_more(page + 1 < kPages);
+    ASSERT_TRUE(store.ApplySyncResponse(reply, kNow).has_value());
+    largest_wal = std::max(largest_wal, FileSize(path_ + "-wal"));
+  }
+  EXPECT_LE(largest_wal, kWalBound);
+  EXPECT_GT(FileSize(path_), 20u << 20);  // checkpoints moved the pages into the database
+  EXPECT_EQ(store.ReadStatus()->records, static_cast<uint64_t>(kPages * kPerPage));
+}
+
+TEST_F(LocalStoreTest, LastPageRecordsTheSyncResultInTheSameCommit) {
+  LocalStore store = NewStore();
+  auto empty_wal = [&] {
+    auto db = sql::Database::Open(path_);
+    ASSERT_TRUE(db.has_value());
+    ASSERT_TRUE(db->Exec("PRAGMA wal_checkpoint(TRUNCATE)").ok());
+    ASSERT_EQ(FileSize(path_ + "-wal"), 0u);
+  };
+  auto line = [](const PullSummary& page) { return "pulled " + std::to_string(page.changes); };
+
+  // More to come: nothing recorded.
+  v1::SyncResponse more;
+  *more.add_changes()->mutable_state() = RemoteChild(1, 10);
+  more.mutable_changes(0)->set_server_seq(1);
+  more.set_next_cursor(1);
+  more.set_has_more(true);
+  Result<PullSummary> first = store.ApplySyncResponse(more, kNow, line);
+  ASSERT_TRUE(first.has_value()) << first.error().ToString();
+  EXPECT_FALSE(first->result_recorded);
+  EXPECT_EQ(store.ReadStatus()->last_sync_result, "");
+
+  // The last page: the cursor, the device row and the result line in one commit, which writes the
+  // device row's page once (one WAL frame: 32 bytes of WAL header, 24 + 4,096 per frame).
+  empty_wal();
+  v1::SyncResponse last;
+  last.set_next_cursor(2);
+  Result<PullSummary> second = store.ApplySyncResponse(last, kNow + 5, line);
+  ASSERT_TRUE(second.has_value()) << second.error().ToString();
+  EXPECT_TRUE(second->result_recorded);
+  EXPECT_EQ(FileSize(path_ + "-wal"), 32u + 24u + 4096u);
+  DeviceStatus status = *store.ReadStatus();
+  EXPECT_EQ(status.last_sync_result, "pulled 0");
+  EXPECT_EQ(status.last_sync_ms, kNow + 5);
+  EXPECT_EQ(status.cursor, 2u);
+
+  // With a mutation still waiting, the sync is not over: nothing recorded.
+  ASSERT_TRUE(store.Add(Child("Ana"), kNow + 6).has_value());
+  last.set_next_cursor(3);
+  Result<PullSummary> third = store.ApplySyncResponse(last, kNow + 7, line);
+  ASSERT_TRUE(third.has_value());
+  EXPECT_FALSE(third->result_recorded);
+  EXPECT_EQ(store.ReadStatus()->last_sync_ms, kNow + 5);
 }
 
 TEST_F(LocalStoreTest, RefusedUpdateRevertsToTheServersValue) {

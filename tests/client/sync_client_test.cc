@@ -401,6 +401,92 @@ TEST_F(SyncClientTest, PullsEveryPageAndEndsAtTheLastCursor) {
   EXPECT_EQ(progress[2].pulled, 5u);
 }
 
+// A transport over a MiniServer that logs when requests are sent ahead and their replies received.
+class AheadLoggingTransport final : public Transport {
+ public:
+  AheadLoggingTransport(MiniServer* server, std::vector<std::string>* events)
+      : server_(server), events_(events) {}
+  Result<HttpResponse> Send(const HttpRequest& request) override {
+    return server_->Handle(request);
+  }
+  void SendAhead(const HttpRequest& request) override {
+    v1::SyncRequest sync;
+    EXPECT_TRUE(sync.ParseFromString(request.body));
+    events_->push_back("ahead " + std::to_string(sync.cursor()));
+    ahead_ = request;
+  }
+  Result<HttpResponse> ReceiveAhead() override {
+    events_->push_back("receive");
+    return server_->Handle(ahead_);
+  }
+
+ private:
+  MiniServer* server_;
+  std::vector<std::string>* events_;
+  HttpRequest ahead_;
+};
+
+TEST_F(SyncClientTest, AsksForTheNextPageBeforeApplyingThisOne) {
+  LogIn();
+  MiniServer server;
+  for (const char* name : {"Ana", "Beto", "Carla", "Dario", "Eva"}) server.AddRemoteChild(name);
+  std::vector<std::string> events;
+  AheadLoggingTransport transport(&server, &events);
+  Result<SyncSummary> summary =
+      RunSync(transport, {.pull_limit = 2, .on_progress = [&](const SyncProgress& p) {
+                            events.push_back("page " + std::to_string(p.round) + " committed");
+                          }});
+  ASSERT_TRUE(summary.has_value()) << summary.error().ToString();
+  // Each next page is asked for (from the cursor the page will commit) before the page is applied.
+  EXPECT_EQ(events, (std::vector<std::string>{"ahead 2", "page 1 committed", "receive", "ahead 4",
+                                              "page 2 committed", "receive", "page 3 committed"}));
+  EXPECT_EQ(summary->pulled, 5u);
+  EXPECT_EQ(Status().cursor, 5u);
+  EXPECT_EQ(Status().records, 5u);
+}
+
+TEST_F(SyncClientTest, PushRoundsAreNotSentAhead) {
+  LogIn();
+  MiniServer server;
+  for (const char* name : {"Ana", "Beto", "Carla"}) server.AddRemoteChild(name);
+  for (int i = 0; i < 3; ++i) AddChild("Local " + std::to_string(i));
+  FakeTransport transport(server.AsHandler());
+  // Two mutations a request: the second request must carry the third mutation, so it can only be
+  // built after the first reply is applied; the third request carries none and follows the second.
+  Result<SyncSummary> summary = RunSync(transport, {.push_batch = 2, .pull_limit = 2});
+  ASSERT_TRUE(summary.has_value()) << summary.error().ToString();
+  ASSERT_GE(transport.requests.size(), 2u);
+  EXPECT_EQ(Seqs(transport.SyncRequestAt(0)), (std::vector<uint64_t>{1, 2}));
+  EXPECT_EQ(Seqs(transport.SyncRequestAt(1)), (std::vector<uint64_t>{3}));
+  EXPECT_EQ(summary->pushed, 3u);
+  EXPECT_EQ(Status().pending, 0u);
+  EXPECT_EQ(Status().cursor, server.log_size());
+}
+
+TEST_F(SyncClientTest, APageThatFailsToApplyStopsAndWhatWasSentAheadIsNotApplied) {
+  LogIn();
+  MiniServer server;
+  for (const char* name : {"Ana", "Beto", "Carla", "Dario", "Eva", "Fabio"}) {
+    server.AddRemoteChild(name);
+  }
+  FakeTransport transport([&](const HttpRequest& request) -> Result<HttpResponse> {
+    Result<HttpResponse> reply = server.Handle(request);
+    if (server.requests_seen != 2 || !reply) return reply;
+    // The second page names a rejection of a seq the server never acknowledged: the store refuses
+    // the whole page (DataLoss). Its has_more lets the client send the third request ahead.
+    v1::SyncResponse page;
+    EXPECT_TRUE(page.ParseFromString(reply->body));
+    page.add_rejections()->set_seq(99);
+    return ProtoReply(page);
+  });
+  Result<SyncSummary> summary = RunSync(transport, {.pull_limit = 2});
+  ASSERT_FALSE(summary.has_value());
+  EXPECT_EQ(summary.error().code, ErrorCode::kDataLoss) << summary.error().ToString();
+  EXPECT_EQ(transport.requests.size(), 2u);  // the third was sent ahead, its reply never read
+  EXPECT_EQ(Status().cursor, 2u);            // only the first page is applied
+  EXPECT_EQ(Status().records, 2u);
+}
+
 TEST_F(SyncClientTest, RejectionsShowInTheRejectedList) {
   LogIn();
   AddChild("Ana");

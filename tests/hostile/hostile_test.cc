@@ -28,6 +28,7 @@
 #include "client/local_store.h"
 #include "client/sync_client.h"
 #include "common/gzip.h"
+#include "common/zstd.h"
 #include "common/hlc.h"
 #include "common/merge.h"
 #include "common/record.h"
@@ -505,6 +506,15 @@ TEST_F(HostileTest, ABodyOverTheLimitIs413) {
                                        "Content-Encoding: gzip\r\n"));
     EXPECT_EQ(reply.status, 413) << reply.body;
     ExpectStillSyncs("over the limit: a gzip bomb");
+  }
+  // The same as a zstd bomb, a few KiB.
+  {
+    const std::string bomb = ZstdCompress(std::string(64 << 20, '\0'));
+    ASSERT_LT(bomb.size(), 100u * 1024);
+    HttpReply reply = Exchange(Request("POST", "/v1/sync", "application/x-protobuf", bomb, token_,
+                                       "Content-Encoding: zstd\r\n"));
+    EXPECT_EQ(reply.status, 413) << reply.body;
+    ExpectStillSyncs("over the limit: a zstd bomb");
   }
 }
 

@@ -44,12 +44,15 @@ class CuttingProxy {
   // The next connection is cut after this many bytes from the server (0: no cut).
   void CutNextAfter(uint64_t bytes) { cut_after_ = bytes; }
   int cuts() const { return cuts_; }
+  // Connections accepted so far.
+  int connections() const { return connections_; }
 
  private:
   void AcceptLoop() {
     while (!stop_) {
       int client = accept(listen_fd_, nullptr, nullptr);
       if (client < 0) return;
+      ++connections_;
       int server = socket(AF_INET, SOCK_STREAM, 0);
       sockaddr_in addr{};
       addr.sin_family = AF_INET;
@@ -103,6 +106,7 @@ class CuttingProxy {
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> cut_after_{0};
   std::atomic<int> cuts_{0};
+  std::atomic<int> connections_{0};
   std::thread acceptor_;
   std::vector<std::thread> pipes_;
 };

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "common/gzip.h"
+#include "common/zstd.h"
 #include "tests/server/server_test_util.h"
 
 namespace vinculo::server {
@@ -178,6 +179,24 @@ TEST_F(ApiTest, GzipRequestBodiesAreAcceptedAndBombsRefused) {
   EXPECT_EQ(bomb.status, 413);
   r.body = "not gzip";
   EXPECT_EQ(api_.Handle(r, kNow).status, 400);
+}
+
+TEST_F(ApiTest, ZstdRequestBodiesAreAcceptedAndBombsRefused) {
+  HttpRequest r{.method = "POST",
+                .target = "/v1/sync",
+                .content_type = "application/x-protobuf",
+                .content_encoding = "zstd",
+                .authorization = "Bearer token-" + Id(9001),
+                .body = ZstdCompress(Request(Id(9001)).SerializeAsString())};
+  EXPECT_EQ(api_.Handle(r, kNow).status, 200);
+  r.body = ZstdCompress(std::string(64 << 20, '\0'));
+  EXPECT_EQ(api_.Handle(r, kNow).status, 413);
+  r.body = "not zstd";
+  HttpResponse garbage = api_.Handle(r, kNow);
+  EXPECT_EQ(garbage.status, 400);
+  EXPECT_EQ(ErrorOf(garbage).field(), "body");
+  r.content_encoding = "br";
+  EXPECT_EQ(ErrorOf(api_.Handle(r, kNow)).field(), "content-encoding");
 }
 
 }  // namespace

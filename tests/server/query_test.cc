@@ -174,6 +174,46 @@ TEST_F(QueryTest, VisitsFilterAndPageInStableOrder) {
   EXPECT_EQ(static_cast<size_t>(all->visits_size()), follow_ups);
 }
 
+// The store builds one statement per combination of filters, each naming the index that serves
+// it: every combination, paged through its cursor, returns exactly the seeded visits in order.
+TEST_F(QueryTest, VisitsEveryCombinationOfFiltersPagesLikeTheSeed) {
+  const SeededVisit& sample = visits_.at(visits_.size() / 2);
+  const int64_t from = *ParseDate("2026-02-01"), to = *ParseDate("2026-04-30");
+  for (int mask = 0; mask < 64; ++mask) {
+    const bool admin = mask & 1, by_worker = mask & 2, by_child = mask & 4, by_from = mask & 8,
+               by_to = mask & 16, by_kind = mask & 32;
+    SCOPED_TRACE("filters " + std::to_string(mask));
+    std::vector<const SeededVisit*> matching;
+    for (const SeededVisit& v : visits_) {
+      if ((!admin && v.region != "Cusco") || (by_worker && v.worker != sample.worker) ||
+          (by_child && v.child_id != sample.child_id) || (by_from && v.day < from) ||
+          (by_to && v.day > to) || (by_kind && v.kind != v1::VISIT_KIND_FOLLOW_UP)) {
+        continue;
+      }
+      matching.push_back(&v);
+    }
+    std::sort(matching.begin(), matching.end(), [](auto* a, auto* b) {
+      return std::tie(a->day, a->id) < std::tie(b->day, b->id);
+    });
+    std::vector<std::string> expected, got;
+    for (auto* v : matching) expected.push_back(v->id);
+    VisitsParams params{.worker = by_worker ? sample.worker : "",
+                        .child_id = by_child ? sample.child_id : "",
+                        .from = by_from ? "2026-02-01" : "",
+                        .to = by_to ? "2026-04-30" : "",
+                        .kind = by_kind ? "follow-up" : "",
+                        .limit = 4};
+    for (int pages = 0; pages < 1000; ++pages) {
+      Result<v1::VisitsResponse> page = query_.Visits(admin ? root_ : sofia_, params);
+      ASSERT_TRUE(page.has_value()) << page.error().ToString();
+      for (const v1::HomeVisit& v : page->visits()) got.push_back(v.id());
+      if (page->next_page().empty()) break;
+      params.after = page->next_page();
+    }
+    EXPECT_EQ(got, expected);
+  }
+}
+
 TEST_F(QueryTest, CaseloadCountsMatchTheSeed) {
   Result<v1::CaseloadResponse> r =
       query_.Caseload(sofia_, "", "2026-03-01", "2026-03-31", kNow);
@@ -217,11 +257,183 @@ TEST_F(QueryTest, OverdueListsExactlyTheCasesThatNeedAVisit) {
       expected.insert(c.id);
     }
   }
-  Result<v1::OverdueResponse> r = query_.Overdue(sofia_, "", "2026-05-15", 30, kNow);
+  Result<v1::OverdueResponse> r =
+      query_.Overdue(sofia_, {.as_of = "2026-05-15", .limit = 5000}, kNow);
   ASSERT_TRUE(r.has_value()) << r.error().ToString();
   std::set<std::string> got;
-  for (const v1::OverdueCase& c : r->cases()) got.insert(c.child().id());
+  for (const v1::OverdueCase& c : r->cases()) got.insert(c.child_id());
   EXPECT_EQ(got, expected);
+  EXPECT_EQ(r->total(), expected.size());
+  EXPECT_TRUE(r->next_page().empty());
+}
+
+// Small pages, followed by their tokens, give every overdue case once, in the documented order
+// (never visited, then most days overdue, then id), each with the total of all pages.
+TEST_F(QueryTest, OverduePagesInAStableOrderWithTheTotal) {
+  // Late enough that most open cases are overdue.
+  const OverdueParams all{.as_of = "2026-08-01", .limit = 5000};
+  Result<v1::OverdueResponse> whole = query_.Overdue(root_, all, kNow);
+  ASSERT_TRUE(whole.has_value()) << whole.error().ToString();
+  ASSERT_GT(whole->cases_size(), 14);
+  EXPECT_EQ(whole->total(), static_cast<uint32_t>(whole->cases_size()));
+  for (int i = 1; i < whole->cases_size(); ++i) {
+    const v1::OverdueCase& a = whole->cases(i - 1);
+    const v1::OverdueCase& b = whole->cases(i);
+    const bool a_never = a.reason() == "never_visited", b_never = b.reason() == "never_visited";
+    EXPECT_TRUE(a_never > b_never ||
+                (a_never == b_never &&
+                 (a.days_overdue() > b.days_overdue() ||
+                  (a.days_overdue() == b.days_overdue() && a.child_id() < b.child_id()))))
+        << i;
+  }
+  std::vector<std::string> paged;
+  OverdueParams page = all;
+  page.limit = 7;
+  for (int pages = 1;; ++pages) {
+    Result<v1::OverdueResponse> r = query_.Overdue(root_, page, kNow);
+    ASSERT_TRUE(r.has_value()) << r.error().ToString();
+    EXPECT_EQ(r->total(), whole->total());
+    EXPECT_LE(r->cases_size(), 7);
+    for (const v1::OverdueCase& c : r->cases()) paged.push_back(c.child_id());
+    if (r->next_page().empty()) break;
+    ASSERT_LT(pages, 100);
+    page.after = r->next_page();
+  }
+  std::vector<std::string> expected;
+  for (const v1::OverdueCase& c : whole->cases()) expected.push_back(c.child_id());
+  EXPECT_EQ(paged, expected);
+  // A lean row: the child's name, region, worker and programme, from its record.
+  const v1::OverdueCase& first = whole->cases(0);
+  const SeededChild* child = nullptr;
+  for (const SeededChild& c : children_) child = c.id == first.child_id() ? &c : child;
+  ASSERT_NE(child, nullptr);
+  EXPECT_EQ(first.given_name().rfind("Niño ", 0), 0u);
+  EXPECT_EQ(first.region(), child->region);
+  EXPECT_EQ(first.assigned_worker(), child->worker);
+  EXPECT_EQ(first.programme(), child->programme);
+
+  page.after = "soon.x";
+  EXPECT_EQ(query_.Overdue(root_, page, kNow).error().field, "after");
+  page.after.clear();
+  page.limit = 5001;
+  EXPECT_EQ(query_.Overdue(root_, page, kNow).error().field, "limit");
+}
+
+// Each child's latest visit is kept as visits change: deleting the latest, moving one back in
+// time, restoring it, and moving a child with its visits to another region. Caseload and overdue
+// then agree with a count from scratch over what the devices wrote.
+TEST_F(QueryTest, LatestVisitFollowsDeletesEditsRestoresAndMoves) {
+  // Open cases of Cusco with at least two visits: the changes below need a previous visit to
+  // fall back on, and an open case to be listed. Each change is made by the case's worker.
+  std::vector<std::string> picked;
+  std::map<std::string, std::string> worker_of;
+  for (const SeededChild& c : children_) {
+    int n = 0;
+    for (const SeededVisit& v : visits_) n += v.child_id == c.id;
+    if (c.region == "Cusco" && c.status != v1::CASE_STATUS_CLOSED && n >= 2) {
+      picked.push_back(c.id);
+      worker_of[c.id] = c.worker;
+    }
+  }
+  ASSERT_GE(picked.size(), 3u) << "the seed gave Cusco too few visited open cases";
+  // Writes `values` (fields `fields`) from the device of `child_id`'s worker.
+  auto write = [&](const std::string& child_id, const v1::Record& values,
+                   std::vector<uint32_t> fields, int64_t at_ms) {
+    const std::string& worker = worker_of.at(child_id);
+    FakeDevice& device = devices_.at(worker);
+    Push(workers_.at(worker), device, {device.Write(values, std::move(fields), at_ms)});
+  };
+  auto latest_index = [&](const std::string& child_id) {
+    const SeededVisit* latest = Latest(child_id);
+    return static_cast<size_t>(latest - visits_.data());
+  };
+  auto visit_values = [](const SeededVisit& v) {
+    v1::Record r;
+    r.mutable_home_visit()->set_id(v.id);
+    return r;
+  };
+  // 1. The first child's latest visit is deleted: its previous one is the latest again.
+  v1::Record del = visit_values(visits_[latest_index(picked[0])]);
+  del.mutable_home_visit()->set_deleted(true);
+  write(picked[0], del, {kDeletedField}, kNow + 1000);
+  visits_.erase(visits_.begin() + static_cast<std::ptrdiff_t>(latest_index(picked[0])));
+
+  // 2. The second child's latest visit was typed with the wrong date: it moves back before all
+  // the others, and its agreed next visit goes with it.
+  SeededVisit& moved = visits_[latest_index(picked[1])];
+  moved.day = *ParseDate("2025-12-01");
+  moved.due = "2025-12-20";
+  v1::Record edit = visit_values(moved);
+  edit.mutable_home_visit()->set_visited_at(FormatDate(moved.day) + "T15:00:00Z");
+  edit.mutable_home_visit()->set_next_visit_due(moved.due);
+  write(picked[1], edit, {5, 11}, kNow + 2000);  // visited_at, next_visit_due
+  ASSERT_NE(Latest(picked[1])->id, moved.id);
+
+  // 3. The third child's latest visit is deleted and then restored.
+  SeededVisit back = visits_[latest_index(picked[2])];
+  v1::Record del2 = visit_values(back);
+  del2.mutable_home_visit()->set_deleted(true);
+  write(picked[2], del2, {kDeletedField}, kNow + 3000);
+  v1::Record restore = visit_values(back);
+  restore.mutable_home_visit()->set_deleted(false);
+  write(picked[2], restore, {kDeletedField}, kNow + 4000);
+
+  // 4. The first child's case moves to Lima with its visits (by the administrator).
+  FakeDevice admin(root_.device_id);
+  admin.states[picked[0]] = devices_.at(worker_of.at(picked[0])).states.at(picked[0]);
+  v1::Record move;
+  move.mutable_child()->set_id(picked[0]);
+  move.mutable_child()->set_region("Lima");
+  Push(root_, admin, {admin.Write(move, {6}, kNow + 5000)});  // region
+  for (SeededChild& c : children_) c.region = c.id == picked[0] ? "Lima" : c.region;
+  for (SeededVisit& v : visits_) v.region = v.child_id == picked[0] ? "Lima" : v.region;
+
+  // From scratch: every open child's latest visit in what remains. As of 2027 every open case is
+  // overdue, so each one's latest visit is listed and compared.
+  for (const char* date : {"2026-05-15", "2027-01-01"}) {
+    SCOPED_TRACE(date);
+    const int64_t as_of = *ParseDate(date);
+    std::map<std::string, std::pair<std::string, std::string>> expected;  // id → (last visit, due)
+    std::map<std::pair<std::string, std::string>, uint32_t> overdue_per_row;  // (region, worker)
+    for (const SeededChild& c : children_) {
+      if (c.status == v1::CASE_STATUS_CLOSED) continue;
+      const SeededVisit* latest = Latest(c.id);
+      const bool overdue = !latest || (!latest->due.empty() && *ParseDate(latest->due) < as_of) ||
+                           (latest->due.empty() && as_of - latest->day > 30);
+      if (!overdue) continue;
+      expected[c.id] = latest ? std::make_pair(FormatDate(latest->day) + "T15:00:00Z", latest->due)
+                              : std::make_pair(std::string(), std::string());
+      ++overdue_per_row[{c.region, c.worker}];
+    }
+    Result<v1::OverdueResponse> r = query_.Overdue(root_, {.as_of = date, .limit = 5000}, kNow);
+    ASSERT_TRUE(r.has_value()) << r.error().ToString();
+    std::map<std::string, std::pair<std::string, std::string>> got;
+    for (const v1::OverdueCase& c : r->cases()) {
+      got[c.child_id()] = {c.last_visit_at(), c.next_visit_due()};
+      const SeededChild* child = nullptr;
+      for (const SeededChild& x : children_) child = x.id == c.child_id() ? &x : child;
+      ASSERT_NE(child, nullptr);
+      EXPECT_EQ(c.region(), child->region) << c.child_id();
+    }
+    EXPECT_EQ(got, expected);
+    EXPECT_EQ(r->total(), expected.size());
+    // The moved child counts in Lima now, for Lima's supervisor view as for the administrator's.
+    Result<v1::CaseloadResponse> caseload = query_.Caseload(root_, "", "2026-05-01", date, kNow);
+    ASSERT_TRUE(caseload.has_value()) << caseload.error().ToString();
+    std::map<std::pair<std::string, std::string>, uint32_t> counted;
+    for (const v1::CaseloadRow& row : caseload->rows()) {
+      if (row.overdue() > 0) counted[{row.region(), row.worker()}] = row.overdue();
+    }
+    EXPECT_EQ(counted, overdue_per_row);
+    Result<v1::OverdueResponse> lima =
+        query_.Overdue(root_, {.region = "Lima", .as_of = date}, kNow);
+    ASSERT_TRUE(lima.has_value()) << lima.error().ToString();
+    uint32_t lima_expected = 0;
+    for (const auto& [key, n] : overdue_per_row) lima_expected += key.first == "Lima" ? n : 0;
+    EXPECT_EQ(lima->total(), lima_expected);
+  }
+  // The deleted visit stays as a tombstone.
+  EXPECT_EQ(*store_->CountRecords(v1::RECORD_TYPE_HOME_VISIT), visits_.size() + 1);
 }
 
 TEST_F(QueryTest, OutcomesByMonthMatchTheSeededPlacementHistory) {
@@ -314,7 +526,7 @@ TEST_F(QueryTest, ChildReadsAreAuditedAndScopedToTheRegion) {
   const Result<v1::VisitsResponse> other = query_.Visits(sofia_, {.child_id = lima->id});
   ASSERT_TRUE(other.has_value());
   EXPECT_EQ(other->visits_size(), 0);
-  EXPECT_EQ(query_.Overdue(sofia_, "Lima", "", 30, kNow).error().code,
+  EXPECT_EQ(query_.Overdue(sofia_, {.region = "Lima"}, kNow).error().code,
             ErrorCode::kPermissionDenied);
   EXPECT_EQ(query_.Outcomes(sofia_, {.region = "Lima", .from = "2026-01-01", .to = "2026-02-01"})
                 .error()
@@ -368,8 +580,29 @@ TEST_F(QueryTest, HttpAnswersJsonCsvAndProtobufWithTheSameFigures) {
   ASSERT_TRUE(proto.ParseFromString(api.Handle(r, kNow).body));
   EXPECT_EQ(static_cast<size_t>(proto.visits_size()), ana_visits);
 
-  r.target = "/v1/visits?region=Lima";
+  // The overdue list by pages: the CSV says where the next page starts and how many in all.
   r.accept.clear();
+  r.target = "/v1/overdue?as_of=2026-08-01&limit=2&format=csv";
+  HttpResponse overdue = api.Handle(r, kNow);
+  ASSERT_EQ(overdue.status, 200) << overdue.body;
+  EXPECT_EQ(overdue.body.rfind("\xEF\xBB\xBF" "child_id,given_name,family_name,region,assigned_worker,"
+                               "programme,last_visit_at,next_visit_due,days_overdue,reason\r\n", 0),
+            0u);
+  std::map<std::string, std::string> headers(overdue.headers.begin(), overdue.headers.end());
+  Result<v1::OverdueResponse> all =
+      query_.Overdue(sofia_, {.as_of = "2026-08-01", .limit = 5000}, kNow);
+  ASSERT_TRUE(all.has_value());
+  ASSERT_GT(all->cases_size(), 2);  // as of August, most open cases are overdue
+  EXPECT_EQ(headers["X-Total-Count"], std::to_string(all->cases_size()));
+  EXPECT_FALSE(headers["X-Next-Page"].empty());
+  r.target = "/v1/overdue?as_of=2026-08-01&limit=2&after=" + headers["X-Next-Page"];
+  HttpResponse next = api.Handle(r, kNow);
+  ASSERT_EQ(next.status, 200) << next.body;
+  EXPECT_NE(next.body.find("\"childId\":\"" + all->cases(2).child_id() + "\""), std::string::npos)
+      << next.body;
+  EXPECT_NE(next.body.find("\"total\":" + std::to_string(all->cases_size())), std::string::npos);
+
+  r.target = "/v1/visits?region=Lima";
   HttpResponse forbidden = api.Handle(r, kNow);
   EXPECT_EQ(forbidden.status, 403);
   EXPECT_NE(forbidden.body.find("\"field\":\"region\""), std::string::npos) << forbidden.body;

@@ -204,6 +204,33 @@ test('a supervisor signs in (Spanish, as the browser prefers) and sees the overv
   await screenshot('overview.png');
 });
 
+test('the overdue list downloads as CSV with every case, the server\'s pages joined', async () => {
+  const csvLines = (bytes) => {
+    assert.deepEqual([...bytes.subarray(0, 3)], [0xef, 0xbb, 0xbf], 'one byte order mark');
+    return bytes.subarray(3).toString('utf8').trimEnd().split('\r\n');
+  };
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.locator('#overdue').getByRole('button', {name: /Descargar CSV/}).click(),
+  ]);
+  assert.equal(download.suggestedFilename(), `vinculo-overdue-${browserToday}.csv`);
+  const whole = readFileSync(await download.path());
+  const lines = csvLines(whole);
+  assert.equal(lines[0], 'child_id,given_name,family_name,region,assigned_worker,programme,' +
+                         'last_visit_at,next_visit_due,days_overdue,reason');
+  assert.equal(lines.length, 1 + 4);
+  assert.match(lines[1], /^[^,]+,Santiago,.*,never_visited$/);
+  // One case a page: the dashboard follows X-Next-Page and writes one header, the same file.
+  const [paged] = await Promise.all([
+    page.waitForEvent('download'),
+    page.evaluate(async (asOf) => {
+      const {downloadCsv} = await import('/js/api.js');
+      await downloadCsv('/v1/overdue', {as_of: asOf, days: 30, limit: 1}, 'paged.csv', true);
+    }, browserToday),
+  ]);
+  assert.deepEqual(csvLines(readFileSync(await paged.path())), lines);
+});
+
 // The date of a child's last visit in the seed.
 function visitOf(childId) {
   return data.visits.filter((v) => v.child === childId).map((v) => v.date).sort().pop();

@@ -143,11 +143,29 @@ export async function post(path, body) {
 }
 
 // Fetches `path` with ?format=csv and the bearer token (a plain link cannot carry the
-// Authorization header) and saves it as `filename`.
-export async function downloadCsv(path, params, filename) {
-  const response = await send(withQuery(path, {...params, format: 'csv'}), {
-    headers: authorized({'Accept': 'text/csv'}),
-  });
-  const bytes = await (await checked(response)).arrayBuffer();
-  saveFile(filename, bytes);
+// Authorization header) and saves it as `filename`. With `allPages`, follows the reply's
+// X-Next-Page header (?after=) to the last page and saves every row under one header.
+export async function downloadCsv(path, params, filename, allPages = false) {
+  const parts = [];
+  let after = '';
+  do {
+    const response = await send(withQuery(path, {...params, after, format: 'csv'}), {
+      headers: authorized({'Accept': 'text/csv'}),
+    });
+    const bytes = new Uint8Array(await (await checked(response)).arrayBuffer());
+    // After the first page, only the rows: the byte order mark and the header line go.
+    parts.push(parts.length === 0 ? bytes : bytes.subarray(afterFirstLine(bytes)));
+    after = allPages ? response.headers.get('X-Next-Page') || '' : '';
+  } while (after);
+  const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  parts.reduce((at, p) => (all.set(p, at), at + p.length), 0);
+  saveFile(filename, all);
+}
+
+// The index just past the first CRLF (a header line holds no quoted line break).
+function afterFirstLine(bytes) {
+  for (let i = 0; i + 1 < bytes.length; ++i) {
+    if (bytes[i] === 0x0d && bytes[i + 1] === 0x0a) return i + 2;
+  }
+  return bytes.length;
 }

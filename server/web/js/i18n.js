@@ -76,6 +76,8 @@ const STRINGS = {
     'overview.overdue': 'Visitas atrasadas',
     'overview.overdueDesc': 'Casos abiertos con la próxima visita vencida, sin visita en {days} días, o nunca visitados.',
     'overview.noOverdue': 'No hay casos atrasados.',
+    'overview.overdueShown': 'Se muestran {shown} de {total}; el CSV los tiene todos.',
+    'overview.overdueMore': 'Cargar más casos',
 
     'outcomes.month': 'Mes',
     'outcomes.reintegrated': 'Reintegrados',
@@ -318,6 +320,8 @@ const STRINGS = {
     'overview.overdue': 'Overdue visits',
     'overview.overdueDesc': 'Open cases whose next visit is past due, with no visit in {days} days, or never visited.',
     'overview.noOverdue': 'No overdue cases.',
+    'overview.overdueShown': 'Showing {shown} of {total}; the CSV has them all.',
+    'overview.overdueMore': 'Load more cases',
 
     'outcomes.month': 'Month',
     'outcomes.reintegrated': 'Returned to family',

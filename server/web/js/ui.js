@@ -65,8 +65,9 @@ export function errorBox(error, retry) {
 
 // ---- Tables -----------------------------------------------------------------------------------
 
-// A "Download CSV" button. `source` is {path, params} for the server's CSV of a query, or
-// {header, rows} for a table the server has no CSV of (made here, quoted the same way).
+// A "Download CSV" button. `source` is {path, params, allPages} for the server's CSV of a query
+// (with allPages, every page of it in one file), or {header, rows} for a table the server has no
+// CSV of (made here, quoted the same way).
 export function csvButton(source, filename, what) {
   const button = h('button', {
     type: 'button',
@@ -78,7 +79,7 @@ export function csvButton(source, filename, what) {
     button.disabled = true;
     try {
       if (source.path) {
-        await downloadCsv(source.path, source.params, filename);
+        await downloadCsv(source.path, source.params, filename, Boolean(source.allPages));
       } else {
         saveFile(filename, csvText(source.header, source.rows));
       }

@@ -1,6 +1,6 @@
 // The overview: this month's visits and open cases (from /v1/caseload), the overdue list
-// (/v1/overdue), the conflicts waiting (/v1/conflicts) and the outcomes chart (/v1/outcomes by
-// month over the last 12 months).
+// (/v1/overdue, a page at a time, with the count of all), the conflicts waiting (/v1/conflicts)
+// and the outcomes chart (/v1/outcomes by month over the last 12 months).
 
 import {get} from '../api.js';
 import {outcomesChart} from '../chart.js';
@@ -12,6 +12,7 @@ import {
 } from '../ui.js';
 
 const OVERDUE_DAYS = 30;
+const OVERDUE_PAGE = 500;  // cases shown at first, and per "Load more"
 
 async function settle(promise) {
   try {
@@ -27,14 +28,14 @@ export async function load() {
   const outcomesPeriod = {from: monthsAgo(11), to, by: 'month'};
   const [caseload, overdue, conflicts, outcomes] = await Promise.all([
     settle(get('/v1/caseload', period)),
-    settle(get('/v1/overdue', {as_of: to, days: OVERDUE_DAYS})),
+    settle(get('/v1/overdue', {as_of: to, days: OVERDUE_DAYS, limit: OVERDUE_PAGE})),
     settle(get('/v1/conflicts', {status: 'open'})),
     settle(get('/v1/outcomes', outcomesPeriod)),
   ]);
   // A failure everywhere is one error (the server is down, or the session ended).
   const all = [caseload, overdue, conflicts, outcomes];
   if (all.every((r) => r.error)) throw caseload.error;
-  for (const c of overdue.value ? overdue.value.cases || [] : []) rememberChild(c.child);
+  if (overdue.value) rememberOverdue(overdue.value.cases || []);
   return {asOf: to, period, outcomesPeriod, caseload, overdue, conflicts, outcomes};
 }
 
@@ -46,29 +47,61 @@ function card(id, label, value, note, link) {
            link || null);
 }
 
+// An overdue row names its child: remembered for links elsewhere in this tab.
+function rememberOverdue(cases) {
+  for (const c of cases) rememberChild({id: c.childId, givenName: c.givenName, familyName: c.familyName});
+}
+
 function reasonText(c) {
   return c.reason === 'never_visited' ? t('reason.never_visited') : tn('reason.' + c.reason, c.daysOverdue);
 }
 
-function overdueSection(result, asOf) {
+function overdueSection(result, asOf, ctx) {
   if (result.error) return errorBox(result.error);
   const reply = result.value;
+  const cases = reply.cases || [];
+  const params = {as_of: asOf, days: reply.days};
   const columns = [
-    {label: t('overdue.child'), cell: (c) => childLink(c.child.id, childDisplayName(c.child))},
-    {label: t('overdue.worker'), cell: (c) => c.child.assignedWorker || t('common.none')},
+    {label: t('overdue.child'), cell: (c) => childLink(c.childId, childDisplayName({
+      id: c.childId, givenName: c.givenName, familyName: c.familyName}))},
+    {label: t('overdue.worker'), cell: (c) => c.assignedWorker || t('common.none')},
     {label: t('overdue.lastVisit'), cell: (c) => formatDay(c.lastVisitAt), class: 'nowrap'},
     {label: t('overdue.nextDue'), cell: (c) => formatDate(c.nextVisitDue), class: 'nowrap'},
     {label: t('overdue.reason'), cell: (c) => h('span', {class: 'tag tag-' + c.reason}, reasonText(c))},
   ];
-  return tableSection(columns, reply.cases || [], {
+  let more = null;
+  if (reply.nextPage) {
+    more = h('button', {type: 'button', class: 'button-secondary no-print', id: 'overdue-more'},
+             t('overview.overdueMore'));
+    more.addEventListener('click', async () => {
+      more.disabled = true;
+      try {
+        const page = await get('/v1/overdue', {...params, limit: OVERDUE_PAGE, after: reply.nextPage});
+        rememberOverdue(page.cases || []);
+        reply.cases = cases.concat(page.cases || []);
+        reply.nextPage = page.nextPage || '';
+        reply.total = page.total;
+        ctx.rerender();
+      } catch (error) {
+        more.disabled = false;
+        ctx.fail(error);
+      }
+    });
+  }
+  const shown = cases.length < reply.total ?
+      ' ' + t('overview.overdueShown', {shown: num(cases.length), total: num(reply.total)}) : '';
+  const section = tableSection(columns, cases, {
     id: 'overdue',
     heading: t('overview.overdue'),
-    description: t('overview.overdueDesc', {days: reply.days}),
+    description: t('overview.overdueDesc', {days: reply.days}) + shown,
     empty: t('overview.noOverdue'),
     rowHeader: true,
-    csv: {source: {path: '/v1/overdue', params: {as_of: asOf, days: reply.days}},
+    // The CSV has every overdue case: the server's pages of 5,000, followed to the last.
+    csv: {source: {path: '/v1/overdue', params: {...params, limit: 5000}, allPages: true},
           filename: `vinculo-overdue-${asOf}.csv`},
   });
+  if (more) section.appendChild(more);
+  return section;
 }
 
 function outcomesSection(result, period) {
@@ -112,11 +145,11 @@ function outcomesSection(result, period) {
            h('details', {class: 'outcomes-details'}, h('summary', null, t('overview.outcomesTable')), table));
 }
 
-export function render(data) {
+export function render(data, route, ctx) {
   const caseloadRows = data.caseload.value ? data.caseload.value.rows || [] : null;
   const sum = (field) => caseloadRows.reduce((n, r) => n + (Number(r[field]) || 0), 0);
   const conflictCount = data.conflicts.value ? (data.conflicts.value.conflicts || []).length : null;
-  const overdueCount = data.overdue.value ? (data.overdue.value.cases || []).length : null;
+  const overdueCount = data.overdue.value ? data.overdue.value.total : null;
   const dash = t('common.none');
 
   const cards = h('div', {class: 'cards'},
@@ -136,7 +169,7 @@ export function render(data) {
            cards,
            h('div', {class: 'overview-grid'},
              outcomesSection(data.outcomes, data.outcomesPeriod),
-             overdueSection(data.overdue, data.asOf)));
+             overdueSection(data.overdue, data.asOf, ctx)));
 }
 
 export const nav = 'overview';
