@@ -58,6 +58,7 @@
 #include <vector>
 
 #include "bench/bench_records.h"
+#include "bench/bench_report.h"
 #include "bench/link_proxy.h"
 #include "client/https_transport.h"
 #include "client/local_store.h"
@@ -347,65 +348,20 @@ double CpuPressurePercent() {
   return at == std::string::npos ? -1 : std::stod(line.substr(at + 6));
 }
 
-struct Figure {
-  std::string name;
-  double value = 0;
-  std::string unit;
-  std::string stat;     // "p50" when the value is a median
-  double p99 = -1;      // set for latency figures
-  std::string target;   // empty: no target
-  bool met = true;
-  std::string note;
-};
-
-std::string JsonString(const std::string& text) {
-  std::string out = "\"";
-  for (char c : text) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char buffer[8];
-      std::snprintf(buffer, sizeof buffer, "\\u%04x", c);
-      out += buffer;
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
-
 std::string Number(double v) {
   char buffer[32];
   std::snprintf(buffer, sizeof buffer, "%.6g", v);
   return buffer;
 }
 
-void WriteJson(const std::string& path, bool quick, const std::vector<Figure>& figures) {
-  std::ofstream out(path);
-  out << "{\"bench\":\"load\",\"mode\":\"" << (quick ? "quick" : "full") << "\",\"figures\":[";
-  for (size_t i = 0; i < figures.size(); ++i) {
-    const Figure& f = figures[i];
-    out << (i == 0 ? "" : ",") << "\n  {\"name\":" << JsonString(f.name)
-        << ",\"value\":" << Number(f.value) << ",\"unit\":" << JsonString(f.unit);
-    if (!f.stat.empty()) out << ",\"stat\":" << JsonString(f.stat);
-    if (f.p99 >= 0) out << ",\"p99\":" << Number(f.p99);
-    if (!f.target.empty()) {
-      out << ",\"target\":" << JsonString(f.target) << ",\"met\":" << (f.met ? "true" : "false");
-    }
-    if (!f.note.empty()) out << ",\"note\":" << JsonString(f.note);
-    out << "}";
-  }
-  out << "\n]}\n";
-}
-
 void PrintTable(const std::vector<Figure>& figures) {
   std::printf("\n%-44s %12s %-8s %-16s %s\n", "figure", "value", "unit", "target", "");
   for (const Figure& f : figures) {
     std::string value = Number(f.value);
-    if (f.p99 >= 0) value = "p50 " + Number(f.value) + " p99 " + Number(f.p99);
+    if (f.p99) value = "p50 " + Number(f.value) + " p99 " + Number(*f.p99);
     std::printf("%-44s %12s %-8s %-16s %s\n", f.name.c_str(), value.c_str(), f.unit.c_str(),
-                f.target.c_str(), f.target.empty() ? "" : (f.met ? "met" : "MISSED"));
+                f.target.c_str(),
+                f.target.empty() ? "" : (f.met.value_or(false) ? "met" : "MISSED"));
     if (!f.note.empty()) std::printf("    %s\n", f.note.c_str());
   }
   std::fflush(stdout);
@@ -784,6 +740,7 @@ int Usage() {
 
 int main(int argc, char** argv) {
   using namespace vinculo::bench;
+  DieProgramName() = "load_bench";
   Flags& f = g_flags;
   bool devices_set = false;
   for (int i = 1; i < argc; ++i) {
@@ -822,7 +779,9 @@ int main(int argc, char** argv) {
                           []() -> ::testing::Test* { return new LoadBench(); });
   const int status = RUN_ALL_TESTS();
   PrintTable(g_figures);
-  WriteJson(f.json_out, f.quick, g_figures);
+  const vinculo::Status written =
+      WriteFiguresJson(f.json_out, "load", f.quick ? "quick" : "full", g_figures, Number);
+  if (!written.ok()) Die(written.error().ToString());
   std::printf("wrote %s\n", f.json_out.c_str());
   return status;
 }

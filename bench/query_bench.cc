@@ -43,6 +43,7 @@
 
 #include <unistd.h>
 
+#include "bench/bench_report.h"
 #include "common/civil_time.h"
 #include "common/hlc.h"
 #include "common/merge.h"
@@ -116,20 +117,8 @@ constexpr const char* kAgreedActions[] = {
     "Taller de crianza los sábados; llamar a la tía el lunes para confirmar la cita.",
 };
 
-[[noreturn]] void Die(const std::string& what) {
-  std::fprintf(stderr, "query_bench: %s\n", what.c_str());
-  std::exit(1);
-}
-
-template <typename T>
-T Must(Result<T> r, const std::string& what) {
-  if (!r) Die(what + ": " + r.error().ToString());
-  return std::move(r).value();
-}
-
-void Must(const Status& s, const std::string& what) {
-  if (!s.ok()) Die(what + ": " + s.error().ToString());
-}
+using bench::Die;
+using bench::Must;
 
 double SecondsSince(SteadyClock::time_point start) {
   return std::chrono::duration<double>(SteadyClock::now() - start).count();
@@ -702,7 +691,8 @@ Setup OpenSeeded(Size size) {
 
 // ---- The queries.
 
-struct Figure {
+// One query's timings; WriteJson makes its figure.
+struct QueryTiming {
   std::string name;
   double median_ms = 0, p99_ms = 0, query_median_ms = 0;
   size_t runs = 0, rows = 0, reply_bytes = 0;
@@ -736,7 +726,7 @@ class Timer {
   // timing the query alone and the query with its JSON reply.
   template <typename Query>
   void Time(const std::string& name, Query query) {
-    Figure f{.name = name};
+    QueryTiming f{.name = name};
     std::vector<double> total, alone;
     const auto started = SteadyClock::now();
     for (int i = -1; i < repetitions_; ++i) {
@@ -762,15 +752,15 @@ class Timer {
                 f.p99_ms, f.query_median_ms, f.runs, f.rows, f.reply_bytes,
                 f.median_ms <= kTargetMs && f.p99_ms <= kTargetMs ? "met" : "MISSED");
     std::fflush(stdout);
-    figures_.push_back(std::move(f));
+    timings_.push_back(std::move(f));
   }
 
-  const std::vector<Figure>& figures() const { return figures_; }
+  const std::vector<QueryTiming>& timings() const { return timings_; }
 
  private:
   int repetitions_;
   double budget_s_;
-  std::vector<Figure> figures_;
+  std::vector<QueryTiming> timings_;
 };
 
 Principal Who(const std::string& username, Role role, const std::string& region) {
@@ -857,43 +847,43 @@ void RunQueries(CentralStore& store, Timer& timer, int64_t audit_middle) {
   timer.Time("audit deep page (admin)", [&] { return q.Audit(admin, audit_cursor, 500); });
 }
 
-std::string JsonString(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "\"";
+// Milliseconds in the JSON file: three decimals.
+std::string Millis(double ms) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.3f", ms);
+  return buffer;
 }
 
 void WriteJson(const std::string& path, Size size, const Setup& setup,
-               const std::vector<Figure>& figures) {
-  std::ofstream out(path);
-  if (!out) Die("cannot write " + path);
+               const std::vector<QueryTiming>& timings) {
+  std::vector<bench::Figure> figures;
   char buffer[512];
-  out << "{\"bench\":\"query\",\"mode\":" << JsonString(size.mode) << ",\"figures\":[";
-  for (size_t i = 0; i < figures.size(); ++i) {
-    const Figure& f = figures[i];
+  for (const QueryTiming& t : timings) {
     std::snprintf(buffer, sizeof buffer,
-                  "%s\n  {\"name\":%s,\"value\":%.3f,\"unit\":\"ms\",\"stat\":\"median\","
-                  "\"p99\":%.3f,\"target\":\"<= 200 ms\",\"met\":%s,\"query_only\":%.3f,"
-                  "\"runs\":%zu,\"rows\":%zu,\"json_bytes\":%zu}",
-                  i == 0 ? "" : ",", JsonString(f.name).c_str(), f.median_ms, f.p99_ms,
-                  f.median_ms <= kTargetMs && f.p99_ms <= kTargetMs ? "true" : "false",
-                  f.query_median_ms, f.runs, f.rows, f.reply_bytes);
-    out << buffer;
+                  "\"query_only\":%.3f,\"runs\":%zu,\"rows\":%zu,\"json_bytes\":%zu",
+                  t.query_median_ms, t.runs, t.rows, t.reply_bytes);
+    figures.push_back({.name = t.name,
+                       .value = t.median_ms,
+                       .unit = "ms",
+                       .stat = "median",
+                       .p99 = t.p99_ms,
+                       .target = "<= 200 ms",
+                       .met = t.median_ms <= kTargetMs && t.p99_ms <= kTargetMs,
+                       .extra_members = buffer});
   }
   std::snprintf(buffer, sizeof buffer,
-                "\n],\"setup\":{\"visits\":%d,\"children\":%d,\"seed_seconds\":%.1f,"
+                "\"setup\":{\"visits\":%d,\"children\":%d,\"seed_seconds\":%.1f,"
                 "\"seed_push_seconds\":%.1f,\"seed_mutations\":%.0f,\"seed_requests\":%.0f,"
-                "\"seed_conflicts\":%.0f,\"store_bytes\":%ju,\"cached\":%s}}\n",
+                "\"seed_conflicts\":%.0f,\"store_bytes\":%ju,\"cached\":%s}",
                 size.visits, size.children, setup.seed_seconds, setup.push_seconds,
                 setup.mutations, setup.requests, setup.conflicts, setup.store_bytes,
                 setup.cached ? "true" : "false");
-  out << buffer;
+  const Status written = bench::WriteFiguresJson(path, "query", size.mode, figures, Millis, buffer);
+  if (!written.ok()) Die(written.error().ToString());
 }
 
 int Main(int argc, char** argv) {
+  bench::DieProgramName() = "query_bench";
   std::string json_out;
   Size size = kFullSize;
   int repetitions = 30;
@@ -923,11 +913,13 @@ int Main(int argc, char** argv) {
               setup.cached ? " [cached]" : "");
   Timer timer(repetitions, size.visits >= kFullSize.visits ? 20.0 : 5.0);
   RunQueries(*setup.store, timer, static_cast<int64_t>(setup.mutations / 2));
-  WriteJson(json_out, size, setup, timer.figures());
+  WriteJson(json_out, size, setup, timer.timings());
   size_t missed = 0;
-  for (const Figure& f : timer.figures()) missed += f.median_ms > kTargetMs || f.p99_ms > kTargetMs;
+  for (const QueryTiming& t : timer.timings()) {
+    missed += t.median_ms > kTargetMs || t.p99_ms > kTargetMs;
+  }
   std::printf("\n%zu of %zu queries within 200 ms (median and p99); wrote %s\n",
-              timer.figures().size() - missed, timer.figures().size(), json_out.c_str());
+              timer.timings().size() - missed, timer.timings().size(), json_out.c_str());
   return 0;
 }
 

@@ -68,7 +68,7 @@ step "supervisor queries"
 # Google Benchmark's entries become figures like the drivers' (aggregates only when repeated).
 google_figures='[.benchmarks[]
   | select((.run_type == "iteration" and (.repetitions // 1) <= 1) or .aggregate_name == "median")
-  | {name: ("micro: " + .name), value: .real_time, unit: .time_unit, stat: "per iteration"}]'
+  | {name: ($prefix + .name), value: .real_time, unit: .time_unit, stat: "per iteration"}]'
 
 commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
 jq -n \
@@ -83,7 +83,8 @@ jq -n \
   "{mode: \$mode, date: \$date, commit: \$commit, run_seconds: \$seconds,
     machine: {cpu: \$cpu, cpus: \$cpus, memory_mb: \$mem_mb},
     figures: ((\$sync[0].figures) + (\$load[0].figures) + (\$query[0].figures)
-              + (\$micro[0] | $google_figures) + (\$store[0] | $google_figures)),
+              + (\$micro[0] | \"micro: \" as \$prefix | $google_figures)
+              + (\$store[0] | \"device store: \" as \$prefix | $google_figures)),
     benches: {sync: \$sync[0], load: \$load[0], query: \$query[0],
               micro: \$micro[0], store: \$store[0]}}" > "$results/latest.json"
 

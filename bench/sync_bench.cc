@@ -58,13 +58,16 @@
 #include <vector>
 
 #include "bench/bench_records.h"
+#include "bench/bench_report.h"
 #include "client/https_transport.h"
 #include "client/local_store.h"
+#include "client/store_schema.h"
 #include "client/sync_client.h"
-#include "common/zstd.h"
 #include "common/merge.h"
 #include "common/record.h"
 #include "common/uuid.h"
+#include "common/zstd.h"
+#include "server/sqlite_central_store.h"
 
 namespace vinculo::bench {
 namespace {
@@ -90,21 +93,6 @@ struct Sizes {
 };
 constexpr Sizes kFull{100'000, 1'000, 200, 20'000, 50};
 constexpr Sizes kQuick{10'000, 100, 50, 2'000, 20};
-
-[[noreturn]] void Die(const std::string& what) {
-  std::fprintf(stderr, "sync_bench: %s\n", what.c_str());
-  std::exit(1);
-}
-
-template <typename T>
-T Must(Result<T> r, const std::string& what) {
-  if (!r) Die(what + ": " + r.error().ToString());
-  return std::move(r).value();
-}
-
-void Must(const Status& s, const std::string& what) {
-  if (!s.ok()) Die(what + ": " + s.error().ToString());
-}
 
 int64_t WallMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -390,16 +378,17 @@ struct Row {
   std::string blob;
 };
 
-// Inserts `rows` into a new database at `path` holding `schema`, `batch` rows per transaction, as
-// our stores are configured (WAL, synchronous = FULL). Returns rows per second. `bind` binds one
-// row to the prepared insert.
-double InsertRate(const std::string& path, const std::vector<std::string>& schema,
-                  const std::string& insert_sql, size_t count, size_t batch,
+// Inserts `rows` into a new database at `path` holding `schema`, `batch` rows per transaction, with
+// the store's own connection settings `pragmas` (WAL, synchronous = FULL, its page cache and
+// checkpoints). Returns rows per second. `bind` binds one row to the prepared insert.
+double InsertRate(const std::string& path, const char* pragmas,
+                  const std::vector<std::string>& schema, const std::string& insert_sql,
+                  size_t count, size_t batch,
                   const std::function<void(sqlite3_stmt*, size_t)>& bind) {
   fs::remove(path);
   sqlite3* db = nullptr;
   sqlite3_open(path.c_str(), &db);
-  Exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;");
+  Exec(db, pragmas);
   for (const std::string& sql : schema) Exec(db, sql);
   sqlite3_stmt* insert = nullptr;
   if (sqlite3_prepare_v2(db, insert_sql.c_str(), -1, &insert, nullptr) != SQLITE_OK) {
@@ -476,7 +465,7 @@ LFigures MeasureL(const fs::path& dir, const std::string& central_db, const std:
   }
   LFigures out;
   out.server = InsertRate(
-      (dir / "l-server.db").string(), RecordsSchema(central_db),
+      (dir / "l-server.db").string(), server::kCentralStorePragmas, RecordsSchema(central_db),
       "INSERT INTO records (type, id, state, region, deleted, child_id, family_id, worker, at_ms, "
       "at_text, due, kind, status, placement, from_placement, programme, server_seq) "
       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
@@ -501,7 +490,7 @@ LFigures MeasureL(const fs::path& dir, const std::string& central_db, const std:
         sqlite3_bind_int64(s, 17, static_cast<int64_t>(i + 1));
       });
   out.device = InsertRate(
-      (dir / "l-device.db").string(), RecordsSchema(device_db),
+      (dir / "l-device.db").string(), client::kStorePragmas, RecordsSchema(device_db),
       "INSERT INTO records (type, id, state, deleted, child_id, family_id, at_ms, at_text, due) "
       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
       count, kPullPage, [&](sqlite3_stmt* s, size_t i) {
@@ -597,35 +586,6 @@ double Percentile(std::vector<double> values, double q) {
 
 // ---- Report
 
-struct Figure {
-  std::string name;
-  double value = 0;
-  std::string unit;
-  std::string stat;                 // "median", or empty
-  std::optional<double> p99;
-  std::optional<double> ratio_to_L;
-  std::string target;               // empty: no target
-  std::optional<bool> met;
-  std::string note;
-};
-
-std::string JsonString(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
-
 std::string Number(double v) {
   char buf[64];
   if (v == static_cast<double>(static_cast<int64_t>(v)) && std::abs(v) < 1e15) {
@@ -671,27 +631,15 @@ void Report(const std::vector<Figure>& figures, bool quick, const std::string& j
                 f.unit.c_str(), f.ratio_to_L ? Number(*f.ratio_to_L).c_str() : "",
                 f.target.c_str(), f.met ? (*f.met ? "yes" : "NO") : "");
   }
-  std::ofstream out(json_out);
-  if (!out) Die("cannot write " + json_out);
-  out << "{\"bench\":\"sync\",\"mode\":\"" << (quick ? "quick" : "full") << "\",\"figures\":[";
-  for (size_t i = 0; i < figures.size(); ++i) {
-    const Figure& f = figures[i];
-    out << (i ? "," : "") << "\n  {\"name\":" << JsonString(f.name) << ",\"value\":"
-        << Number(f.value) << ",\"unit\":" << JsonString(f.unit);
-    if (!f.stat.empty()) out << ",\"stat\":" << JsonString(f.stat);
-    if (f.p99) out << ",\"p99\":" << Number(*f.p99);
-    if (f.ratio_to_L) out << ",\"ratio_to_L\":" << Number(*f.ratio_to_L);
-    if (!f.target.empty()) out << ",\"target\":" << JsonString(f.target);
-    if (f.met) out << ",\"met\":" << (*f.met ? "true" : "false");
-    if (!f.note.empty()) out << ",\"note\":" << JsonString(f.note);
-    out << "}";
-  }
-  out << "\n],\"machine\":" << MachineJson() << "}\n";
+  const Status written = WriteFiguresJson(json_out, "sync", quick ? "quick" : "full", figures,
+                                          Number, "\"machine\":" + MachineJson());
+  if (!written.ok()) Die(written.error().ToString());
 }
 
 // ---- The run
 
 int Main(int argc, char** argv) {
+  DieProgramName() = "sync_bench";
   std::string json_out;
   bool quick = false, keep = false;
   for (int i = 1; i < argc; ++i) {

@@ -88,9 +88,7 @@ Status ConfigureConnection(sql::Database& db) {
   // by each of them (index pages, the device row) is copied once. journal_size_limit truncates the
   // WAL back to 32 MiB after a checkpoint, so the file stays bounded by that plus one transaction.
   // Neither changes what a commit guarantees: synchronous = FULL still fsyncs the WAL at each.
-  return db.Exec(
-      "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; "
-      "PRAGMA wal_autocheckpoint = 8192; PRAGMA journal_size_limit = 33554432;");
+  return db.Exec(kStorePragmas);
 }
 
 Status MigrateSchema(sql::Database& db, const std::function<Status()>& then) {

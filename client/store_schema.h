@@ -18,7 +18,11 @@ inline constexpr int64_t kStoreApplicationId = 0x56494E43;
 Status CheckIsStore(sql::Database& db, const std::string& path);
 
 // Per-connection settings: WAL journal, full fsync on commit (a committed visit survives power
-// loss), foreign keys.
+// loss), foreign keys, and a WAL checkpointed every 8,192 pages and truncated back to 32 MiB (why:
+// ConfigureConnection in store_schema.cc). bench/sync_bench configures its L database the same way.
+inline constexpr char kStorePragmas[] =
+    "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; "
+    "PRAGMA wal_autocheckpoint = 8192; PRAGMA journal_size_limit = 33554432;";
 Status ConfigureConnection(sql::Database& db);
 
 // Brings the schema to kStoreSchemaVersion in one transaction. FailedPrecondition for a store

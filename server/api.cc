@@ -428,7 +428,17 @@ void Api::Prepare(HttpRequest* request) const {
       request->target.substr(0, request->target.find('?')) != "/v1/sync") {
     return;
   }
-  request->prepared = std::make_shared<const PreparedRequest>(DecodeSync(*request, options_));
+  auto decoded = std::make_unique<PreparedRequest>(DecodeSync(*request, options_));
+  const size_t held = decoded->sync.SpaceUsedLong();
+  if (predecoded_bytes_->fetch_add(held) + held > options_.max_predecoded_bytes) {
+    predecoded_bytes_->fetch_sub(held);
+    return;  // decoded again on the store thread, after the token
+  }
+  request->prepared = std::shared_ptr<const PreparedRequest>(
+      decoded.release(), [count = predecoded_bytes_, held](const PreparedRequest* p) {
+        count->fetch_sub(held);
+        delete p;
+      });
 }
 
 HttpResponse Api::Sync(const HttpRequest& request, int64_t now_ms) {

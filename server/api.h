@@ -8,7 +8,9 @@
 //
 // Thread-compatible: the server calls Handle from its one store thread.
 
+#include <atomic>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -34,6 +36,11 @@ struct ApiOptions {
   int max_failed_logins = 5;                            // per user, within the window below
   int64_t failed_login_window_ms = 15 * 60 * 1000;      // then refused until the window ends
   size_t max_body_bytes = 32 << 20;                     // request body, after decompression
+  // The most memory that sync bodies decoded ahead by Prepare may hold at once (their parsed
+  // messages, SpaceUsedLong). Prepare runs before the token is checked: without a bound, a few KB
+  // of zstd from strangers on every connection would each hold tens of MB until the store thread
+  // refused them. Past it, a body is decoded on the store thread after its token, as Handle does.
+  size_t max_predecoded_bytes = 256 << 20;
 };
 
 class Api {
@@ -43,10 +50,12 @@ class Api {
 
   HttpResponse Handle(const HttpRequest& request, int64_t now_ms);
 
-  // Decodes the body of a POST /v1/sync into request->prepared (gzip, the value budget, protobuf
-  // parsing), so that the store thread does not have to; Handle then uses it instead of decoding.
-  // Does nothing for other requests. Thread-safe: touches no store, only the options, and may run
-  // on any thread while Handle runs on another.
+  // Decodes the body of a POST /v1/sync into request->prepared (decompression, the value budget,
+  // protobuf parsing), so that the store thread does not have to; Handle then uses it instead of
+  // decoding. Does nothing for other requests, and leaves request->prepared unset when the decoded
+  // bodies held would exceed options.max_predecoded_bytes (Handle decodes it then). Thread-safe:
+  // touches no store, only the options and an atomic count, and may run on any thread while Handle
+  // runs on another.
   void Prepare(HttpRequest* request) const;
 
   // Handles several requests at once, with one group commit (CentralStore::BeginGroup) for all the
@@ -72,6 +81,9 @@ class Api {
   ApiOptions options_;
   SyncService sync_;
   QueryService query_;
+  // Bytes held by the bodies Prepare decoded, until each is released; shared with their deleters,
+  // which may run after the Api is gone.
+  std::shared_ptr<std::atomic<size_t>> predecoded_bytes_ = std::make_shared<std::atomic<size_t>>(0);
 };
 
 // The HTTP status for an error code: 400, 401, 403, 404, 409, 412, 413, 429, 503 or 500.

@@ -269,7 +269,7 @@ class Server final : public HttpsServer {
     co_return std::move(waiting->response);
   }
 
-  // On the store thread: hands the waiting requests to the handler, up to max_group at a time, until
+  // On the store thread: hands the waiting requests to the handler, a group at a time, until
   // none wait. Each response goes back to its connection only when the whole group is handled (the
   // group handler returns after its group commit).
   void Drain() {
@@ -281,7 +281,14 @@ class Server final : public HttpsServer {
           draining_ = false;
           return;
         }
-        const size_t n = std::min(queue_.size(), std::max<size_t>(options_.max_group, 1));
+        // At most max_group requests and, past the first, max_group_bytes of bodies: a group holds
+        // the store's write lock until its commit, and logins (on their own connection) wait for it.
+        const size_t most = std::min(queue_.size(), std::max<size_t>(options_.max_group, 1));
+        size_t n = 1;
+        for (size_t bytes = queue_.front()->request->body.size(); n < most; ++n) {
+          bytes += queue_[n]->request->body.size();
+          if (bytes > options_.max_group_bytes) break;
+        }
         group.assign(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
         queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
       }

@@ -36,6 +36,9 @@ struct ServerOptions {
   bool log_requests = true;
   // The most requests handed to the group handler at once (one group commit). Default: 128.
   size_t max_group = 128;
+  // The most body bytes (as received) in one group, past its first request: bounds how long a
+  // group holds the store's write lock (a login waits for it). Default: 1 MiB, a few full pushes.
+  size_t max_group_bytes = 1 << 20;
   // Called with each request (other than a login) on its connection's I/O thread before it goes
   // to the store thread, to do there what needs no store (Api::Prepare decodes sync bodies).
   // Must be thread-safe. Default: none.

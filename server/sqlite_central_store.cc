@@ -1028,13 +1028,7 @@ Result<std::unique_ptr<CentralStore>> OpenSqliteCentralStore(const std::string& 
       return Error::DataLoss(path + " is not a Vínculo central store");
     }
   }
-  VINCULO_RETURN_IF_ERROR(
-      db->Exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"));
-  // A page cache of 64 MiB (SQLite's default is 2 MiB): the indexes a sync touches stay in it
-  // instead of being read again from the OS with a pread per page. Temporary files in memory: each
-  // sync of a group commit runs in a savepoint, whose undo copies of the pages it changes would
-  // otherwise be written to a temporary file, page by page (docs/performance.md).
-  VINCULO_RETURN_IF_ERROR(db->Exec("PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;"));
+  VINCULO_RETURN_IF_ERROR(db->Exec(kCentralStorePragmas));
   VINCULO_RETURN_IF_ERROR(Migrate(*db));
   ::chmod(path.c_str(), 0600);
   return std::unique_ptr<CentralStore>(new SqliteCentralStore(std::move(db).value()));

@@ -17,8 +17,11 @@ struct MutationResult {
   std::optional<v1::Rejection> rejection;
   uint32_t new_conflicts = 0;
   // The server_seq the record was saved under when every field of its state now carries the
-  // pushing device's stamp: the device holds exactly that state already (it made every one of
-  // those writes), so this request's page need not send it back. 0 otherwise.
+  // pushing device's stamp and the device holds the record's previous version (it is new, or the
+  // device's cursor had passed its last change and it stayed in the region): the device then holds
+  // exactly that state already (it made every one of those writes), so this request's page need
+  // not send it back. 0 otherwise. A device evicted of the record since (the case left the region
+  // and came back) is sent it again.
   uint64_t echo_seq = 0;
 };
 
@@ -75,7 +78,7 @@ Status MoveDependents(StoreTransaction& txn, const std::string& child_id,
 
 // Applies one mutation whose seq is the device's next. Returns a rejection for a mutation the
 // rules refuse; an Error only when the store fails (the whole request is then rolled back).
-Result<MutationResult> ApplyOne(StoreTransaction& txn, const Principal& who,
+Result<MutationResult> ApplyOne(StoreTransaction& txn, const Principal& who, uint64_t cursor,
                                 const v1::Mutation& m, const SyncLimits& limits,
                                 HybridClock& clock, int64_t now_ms, ChildRegions& child_regions) {
   MutationResult result;
@@ -157,7 +160,9 @@ Result<MutationResult> ApplyOne(StoreTransaction& txn, const Principal& who,
     Result<uint64_t> seq = txn.SaveRecord(state, *region);
     if (!seq) return seq.error();
     if (type == v1::RECORD_TYPE_CHILD) child_regions[id] = *region;
-    if (AllStampsFrom(state, who.device_id)) result.echo_seq = *seq;
+    const bool device_held_it = !stored->has_value() || ((*stored)->server_seq <= cursor &&
+                                                         (*stored)->region == *region);
+    if (device_held_it && AllStampsFrom(state, who.device_id)) result.echo_seq = *seq;
     if (stored->has_value() && (*stored)->region != *region) {
       VINCULO_RETURN_IF_ERROR(txn.AddScopeExit(*seq, type, id, (*stored)->region));
       if (type == v1::RECORD_TYPE_CHILD) VINCULO_RETURN_IF_ERROR(MoveDependents(txn, id, *region));
@@ -260,7 +265,7 @@ Result<v1::SyncResponse> SyncService::Sync(const Principal& who, const v1::SyncR
     // A gap: an earlier mutation is missing. Nothing after it is applied; acked_seq tells the
     // device where to resend from.
     if (m.seq() != last_seq + 1) break;
-    Result<MutationResult> r = ApplyOne(txn, who, m, limits_, clock, now_ms, child_regions);
+    Result<MutationResult> r = ApplyOne(txn, who, request.cursor(), m, limits_, clock, now_ms, child_regions);
     if (!r) return r.error();
     if (r->echo_seq != 0) echoes.push_back(r->echo_seq);
     if (r->rejection) {

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "common/sqlite.h"
+#include "common/zstd.h"
 #include "server/api.h"
 #include "tests/server/server_test_util.h"
 
@@ -188,7 +189,9 @@ TEST_F(ApiGroupCommitTest, WhenTheWholeTransactionIsLostNoSyncIsAcknowledged) {
   std::vector<HttpResponse> replies = HandleGroup(api, group);
   for (int i = 0; i < kDevices; ++i) {
     EXPECT_NE(replies[i].status, 200) << "device " << i << " was told its sync was kept";
-    if (i != 2) EXPECT_EQ(replies[i].status, 503) << "device " << i;
+    if (i != 2) {
+      EXPECT_EQ(replies[i].status, 503) << "device " << i;
+    }
   }
   Reopen();
   EXPECT_EQ(Count(v1::RECORD_TYPE_CHILD), 0u);
@@ -313,6 +316,42 @@ TEST_F(ApiGroupCommitTest, BodiesDecodedAheadGetTheSameAnswers) {
   EXPECT_EQ(replies[2].status, 401);  // an unknown token is refused before its body counts
   EXPECT_EQ(replies[3].status, 200);
   EXPECT_EQ(Count(v1::RECORD_TYPE_HOME_VISIT), 2u);
+}
+
+// Api::Prepare runs on the I/O threads before any token is checked, and keeps what it decoded until
+// the store thread gets to the request: a stranger's few KB of zstd would hold tens of MB of parsed
+// request each (found in review). What it holds is bounded by max_predecoded_bytes; past it, the
+// body is decoded on the store thread after its token, and the answers are the same.
+TEST_F(ApiGroupCommitTest, BodiesDecodedAheadHoldAtMostTheirBudget) {
+  ApiOptions options;
+  options.max_predecoded_bytes = 8u << 20;
+  Api api(*store_, options);
+  v1::Record big = VisitRecord(VisitId(0, 0), ChildId(0));
+  big.mutable_home_visit()->set_observations(std::string(30u << 20, 'a'));
+  v1::Mutation m;
+  m.set_seq(1);
+  *m.mutable_record() = big;
+  HttpRequest stranger = SyncRequest(0, {m});
+  stranger.authorization = "Bearer not-a-token";
+  stranger.body = ZstdCompress(stranger.body);
+  stranger.content_encoding = "zstd";
+  ASSERT_LT(stranger.body.size(), 64u << 10);
+  api.Prepare(&stranger);
+  EXPECT_EQ(stranger.prepared, nullptr) << "30 MB held for a body of a few KB";
+
+  HttpRequest small = SyncRequest(0, {});
+  api.Prepare(&small);
+  ASSERT_NE(small.prepared, nullptr);  // within the budget
+  std::vector<HttpResponse> replies = HandleGroup(api, {stranger, small});
+  EXPECT_EQ(replies[0].status, 401);
+  EXPECT_EQ(replies[1].status, 200);
+
+  // Released with the requests: the budget serves again.
+  stranger.prepared.reset();
+  small.prepared.reset();
+  HttpRequest again = SyncRequest(0, {});
+  api.Prepare(&again);
+  EXPECT_NE(again.prepared, nullptr);
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "common/civil_time.h"
+#include "common/sqlite.h"
 #include "server/api.h"
 #include "server/reply_format.h"
 #include "tests/common/seed.h"
@@ -609,6 +610,55 @@ TEST_F(QueryTest, HttpAnswersJsonCsvAndProtobufWithTheSameFigures) {
   r.authorization = "Bearer token-" + workers_.at("ana").device_id;
   r.target = "/v1/caseload";
   EXPECT_EQ(api.Handle(r, kNow).status, 403);
+}
+
+// Review of 75b21d7: latest_visit, kept by triggers, always equals the latest live visit of each
+// child computed from scratch, over random saves (new visits, edits of visited_at and due, deletes,
+// restores, moves to another child, ties on time), made straight through the store.
+TEST(LatestVisitTriggers, AgreeWithAFullScanOverRandomSaves) {
+  TempDir dir;
+  std::unique_ptr<CentralStore> store = NewCentralStore(dir);
+  const uint64_t seed = 0x75b21d7;
+  std::mt19937_64 rng(seed);
+  auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<uint64_t>(n)); };
+  Result<sql::Database> db = sql::Database::Open(dir / "data/central.db");
+  ASSERT_TRUE(db.has_value());
+  for (int step = 0; step < 3000; ++step) {
+    v1::RecordState state;
+    v1::HomeVisit* v = state.mutable_record()->mutable_home_visit();
+    v->set_id(Id(100 + pick(12)));
+    v->set_child_id(Id(1 + pick(3)));
+    v->set_worker("ana");
+    v->set_visited_at("2026-05-2" + std::to_string(pick(4)) + "T10:00:00Z");  // ties are common
+    v->set_kind(v1::VISIT_KIND_FOLLOW_UP);
+    v->set_next_visit_due("2026-06-0" + std::to_string(1 + pick(9)));
+    v->set_deleted(pick(4) == 0);
+    auto txn = store->Begin();
+    ASSERT_TRUE(txn.has_value());
+    ASSERT_TRUE((*txn)->SaveRecord(state, "Cusco").has_value());
+    ASSERT_TRUE((*txn)->Commit().ok());
+
+    auto rows = [&](const char* sql) {
+      std::map<std::string, std::string> out;
+      Result<sql::Statement> s = db->Prepare(sql);
+      EXPECT_TRUE(s.has_value());
+      for (;;) {
+        Result<bool> row = s->Step();
+        EXPECT_TRUE(row.has_value());
+        if (!row.has_value() || !*row) break;
+        out[s->ColumnText(0)] = s->ColumnText(1);
+      }
+      return out;
+    };
+    const auto kept = rows(
+        "SELECT child_id, visit_id || ' ' || at_ms || ' ' || COALESCE(due, '') FROM latest_visit");
+    const auto scan = rows(
+        "SELECT child_id, id || ' ' || at_ms || ' ' || COALESCE(due, '') FROM records r "
+        "WHERE type = 4 AND deleted = 0 AND child_id IS NOT NULL AND at_ms IS NOT NULL AND "
+        "NOT EXISTS (SELECT 1 FROM records o WHERE o.type = 4 AND o.deleted = 0 AND "
+        "o.child_id = r.child_id AND o.at_ms IS NOT NULL AND (o.at_ms, o.id) > (r.at_ms, r.id))");
+    ASSERT_EQ(kept, scan) << "seed " << seed << ", step " << step;
+  }
 }
 
 }  // namespace

@@ -275,5 +275,58 @@ TEST_F(SyncServiceTest, CaseThatLeftAndCameBackIsNotEvictedFromItsRegion) {
   EXPECT_EQ(fresh.changes(0).state().record().child().region(), "Cusco");
 }
 
+// Review of 75b21d7 (the no-echo rule): a device that applied an eviction of its own visit (the
+// case moved to another region) and then, once the case came back, pushes an edit it made to that
+// visit before the eviction, must be sent the visit again: it no longer holds it. Every field
+// stamp of the visit is the device's own, so the rule takes it for an echo and skips it while the
+// cursor passes it: the device ends without a record the server holds in its scope.
+TEST_F(SyncServiceTest, OwnWriteToARecordTheDeviceWasEvictedOfIsSentBack) {
+  v1::SyncResponse r = Sync(ana_, {a_.Create(ChildRecord(Id(1), "Lucía", "Cusco"), kNow),
+                                   a_.Create(VisitRecord(Id(2), Id(1)), kNow)});
+  ASSERT_EQ(r.rejections_size(), 0);
+  uint64_t cursor = r.next_cursor();
+  // Offline, ana edits her visit; the edit waits in her outbox (behind a full batch, or the sync
+  // that would carry it is cut off after its first page).
+  v1::Record edit;
+  edit.mutable_home_visit()->set_id(Id(2));
+  edit.mutable_home_visit()->set_child_id(Id(1));
+  edit.mutable_home_visit()->set_observations("better at school");
+  v1::Mutation pending = a_.Write(edit, {8}, kNow + 500);
+
+  // The case moves to Lima: ana's device applies the evictions of the child and the visit.
+  FakeDevice admin(admin_.device_id);
+  admin.Pull(Sync(admin_, {}));
+  v1::Record away;
+  away.mutable_child()->set_id(Id(1));
+  away.mutable_child()->set_region("Lima");
+  ASSERT_EQ(Sync(admin_, {admin.Write(away, {6}, kNow + 1000)}, 2).rejections_size(), 0);
+  r = Sync(ana_, {}, cursor);
+  ASSERT_EQ(r.evictions_size(), 2);
+  a_.Pull(r);
+  cursor = r.next_cursor();
+  ASSERT_EQ(a_.states.count(Id(2)), 0u);
+
+  // The move is undone: the case and its visit are back in Cusco.
+  admin.Pull(Sync(admin_, {}, 0));
+  v1::Record back;
+  back.mutable_child()->set_id(Id(1));
+  back.mutable_child()->set_region("Cusco");
+  ASSERT_EQ(Sync(admin_, {admin.Write(back, {6}, kNow + 2000)}, 0).rejections_size(), 0);
+
+  // ana's device sends its waiting edit with its cursor: accepted, and the page must bring the
+  // visit back, since the device no longer holds it.
+  r = Sync(ana_, {pending}, cursor);
+  ASSERT_EQ(r.rejections_size(), 0);
+  EXPECT_EQ(r.acked_seq(), 3u);
+  EXPECT_FALSE(r.has_more());
+  a_.Pull(r);
+  Result<std::optional<StoredRecord>> server = store_->ReadRecord(v1::RECORD_TYPE_HOME_VISIT, Id(2));
+  ASSERT_TRUE(server.has_value() && server->has_value());
+  EXPECT_EQ((*server)->region, "Cusco");  // in ana's scope on the server...
+  EXPECT_EQ(a_.states.count(Id(2)), 1u)   // ...but not on her device, and her cursor is past it
+      << "the visit was skipped as an echo; next_cursor " << r.next_cursor() << ", last seq "
+      << LastSeq();
+}
+
 }  // namespace
 }  // namespace vinculo::server
