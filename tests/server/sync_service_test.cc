@@ -51,8 +51,10 @@ TEST_F(SyncServiceTest, AppliesInSeqOrderAndReturnsChanges) {
   v1::SyncResponse r = Sync(ana_, {m1, m2});
   EXPECT_EQ(r.acked_seq(), 2u);
   EXPECT_EQ(r.rejections_size(), 0);
-  // Both records are the pushing device's alone: they are not sent back, but the cursor passes them.
-  EXPECT_EQ(r.changes_size(), 0);
+  // Both records come back to the pushing device (kSkipEchoes is off), and the cursor passes them.
+  ASSERT_EQ(r.changes_size(), 2);
+  EXPECT_EQ(r.changes(0).server_seq(), 1u);
+  EXPECT_EQ(r.changes(1).server_seq(), 2u);
   EXPECT_EQ(r.next_cursor(), 2u);
   EXPECT_FALSE(r.has_more());
   EXPECT_GT(r.server_clock(), m2.hlc());
