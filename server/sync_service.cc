@@ -128,6 +128,17 @@ Result<MutationResult> ApplyOne(StoreTransaction& txn, const Principal& who, uin
                               applied.error().field);
     return result;
   }
+  if (!stored->has_value() && IsDeleted(state.record())) {
+    // A delete of a record the server never stored (its creation was refused): a tombstone alone
+    // has no region, so stored it would sit outside every region's scope, on the admins' devices
+    // only. Refused, the device undoes the delete and drops the record as the server has none.
+    result.rejection = Reject(m.seq(), v1::REJECTION_CODE_INVALID,
+                              std::string(RecordTypeName(type)) + " " + id +
+                                  " is not on the server (was its creation refused?): there is "
+                                  "nothing to delete",
+                              std::string(RecordFieldName(type)) + ".id");
+    return result;
+  }
   if (!IsDeleted(state.record())) {
     // A day of slack so that a device in a time zone ahead of UTC can record today's date.
     const ValidationContext context{.today = UtcDate(now_ms + 86'400'000)};

@@ -226,6 +226,37 @@ TEST_F(SyncServiceTest, VisitForAnUnknownChildIsInvalid) {
   EXPECT_EQ(r.rejections(0).field(), "home_visit.child_id");
 }
 
+// A device whose create was refused (here: bad data) then deletes the record. A tombstone alone
+// has no region: stored, it would be outside every region's scope and reach only the admins'
+// devices. The delete is refused too, and nothing is stored.
+TEST_F(SyncServiceTest, DeleteOfARecordTheServerNeverStoredIsRefused) {
+  FakeDevice admin_device(admin_.device_id);
+  v1::Mutation create = admin_device.Create(ChildRecord(Id(1), "", "Cusco"), kNow);  // no name
+  v1::Record tombstone;
+  tombstone.mutable_child()->set_id(Id(1));
+  tombstone.mutable_child()->set_deleted(true);
+  v1::Mutation remove = admin_device.Write(tombstone, {kDeletedField}, kNow);
+  v1::SyncResponse r = Sync(admin_, {create, remove});
+  EXPECT_EQ(r.acked_seq(), 2u);
+  ASSERT_EQ(r.rejections_size(), 2);
+  EXPECT_EQ(r.rejections(1).seq(), 2u);
+  EXPECT_EQ(r.rejections(1).code(), v1::REJECTION_CODE_INVALID);
+  EXPECT_EQ(r.rejections(1).field(), "child.id");
+  EXPECT_NE(r.rejections(1).message().find("nothing to delete"), std::string::npos);
+  EXPECT_EQ(r.changes_size(), 0);
+  EXPECT_EQ(LastSeq(), 0u);
+
+  // A field worker's delete of an unknown record is refused the same way, not as another region's.
+  v1::Record family;
+  family.mutable_family()->set_id(Id(2));
+  family.mutable_family()->set_deleted(true);
+  r = Sync(ana_, {a_.Write(family, {kDeletedField}, kNow)});
+  ASSERT_EQ(r.rejections_size(), 1);
+  EXPECT_EQ(r.rejections(0).code(), v1::REJECTION_CODE_INVALID);
+  EXPECT_EQ(r.rejections(0).field(), "family.id");
+  EXPECT_EQ(LastSeq(), 0u);
+}
+
 TEST_F(SyncServiceTest, RefusesAnotherDevicesRequestAndACursorFromTheFuture) {
   v1::SyncRequest request;
   request.set_device_id(beto_.device_id);

@@ -189,5 +189,15 @@ TEST(SimRegression, OwnWritesSentBackLeaveNoFieldBehindTheCursor) {
   ExpectPasses(10523592786032702744ULL);
 }
 
+// An admin's device whose create of a record was refused (CLOCK_AHEAD) deleted the record later;
+// the server took the delete of a record it never had and stored a tombstone with no region, which
+// only the admins' devices pull: the device kept a tombstone no region of the server shows. Fixed
+// in server/sync_service.cc: a delete of a record the server never stored is refused.
+TEST(SimRegression, DeleteOfARecordWhoseCreateWasRefusedLeavesNoTombstone) {
+  ExpectPasses(4160276836845517366ULL);   // a family
+  ExpectPasses(14241595560363816454ULL);  // a child
+  ExpectPasses(16654919063600929198ULL);  // a child, found by the sanitized CI run
+}
+
 }  // namespace
 }  // namespace vinculo::sim
