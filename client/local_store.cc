@@ -9,6 +9,7 @@
 #include "common/merge.h"
 #include "common/record.h"
 #include "common/sqlite.h"
+#include "common/state_digest.h"
 #include "common/uuid.h"
 #include "common/validate.h"
 
@@ -565,6 +566,24 @@ Result<PullSummary> LocalStore::ApplySyncResponse(
   }
   PullSummary summary;
 
+  // The record each echo names, found through the outbox entry of its mutation before the
+  // acknowledged entries leave the outbox; nullopt when the entry is gone.
+  std::vector<std::optional<std::pair<v1::RecordType, std::string>>> echoed;
+  echoed.reserve(static_cast<size_t>(response.echoes_size()));
+  for (const v1::Echo& e : response.echoes()) {
+    Result<sql::Statement*> find = db.Cached("SELECT type, record_id FROM outbox WHERE seq = ?1");
+    if (!find) return find.error();
+    (*find)->BindInt(1, static_cast<int64_t>(e.mutation_seq()));
+    Result<bool> found = (*find)->Step();
+    if (!found) return found.error();
+    echoed.emplace_back();
+    if (*found) {
+      echoed.back().emplace(static_cast<v1::RecordType>((*find)->ColumnInt(0)),
+                            std::string((*find)->ColumnText(1)));
+    }
+    (*find)->Reset();
+  }
+
   // Rejected mutations leave the outbox for the rejected list (and are undone locally below); the
   // rest at or below acked_seq are done.
   std::vector<v1::Mutation> refused;
@@ -610,14 +629,37 @@ Result<PullSummary> LocalStore::ApplySyncResponse(
 
   HybridClock clock(device->hlc);
   clock.Advance(response.server_clock());
-  // Changes and evictions in server_seq order: a record that left the scope and came back within
-  // one page must end up present.
-  int ci = 0, ei = 0;
-  while (ci < response.changes_size() || ei < response.evictions_size()) {
-    const bool take_change =
-        ei == response.evictions_size() ||
-        (ci < response.changes_size() &&
-         response.changes(ci).server_seq() < response.evictions(ei).server_seq());
+  // Changes, evictions and echoes in server_seq order: a record that left the scope and came back
+  // within one page must end up present.
+  uint64_t cursor = response.next_cursor();
+  int ci = 0, ei = 0, hi = 0;
+  constexpr uint64_t kNone = UINT64_MAX;
+  while (ci < response.changes_size() || ei < response.evictions_size() ||
+         hi < response.echoes_size()) {
+    const uint64_t change_seq = ci < response.changes_size() ? response.changes(ci).server_seq() : kNone;
+    const uint64_t eviction_seq =
+        ei < response.evictions_size() ? response.evictions(ei).server_seq() : kNone;
+    const uint64_t echo_seq = hi < response.echoes_size() ? response.echoes(hi).server_seq() : kNone;
+    if (echo_seq < change_seq && echo_seq < eviction_seq) {
+      const v1::Echo& e = response.echoes(hi);
+      const auto& record = echoed[static_cast<size_t>(hi)];
+      ++hi;
+      std::optional<v1::RecordState> held;
+      if (record) {
+        Result<std::optional<v1::RecordState>> loaded = impl_->LoadState(record->first, record->second);
+        if (!loaded) return loaded.error();
+        held = std::move(*loaded);
+      }
+      if (held && StateDigest(*held) == e.state_digest()) {
+        ++summary.echoes;
+        continue;
+      }
+      // Not what the server holds: stop here; the next round sends the record in full.
+      cursor = std::max(device->cursor, e.server_seq() - 1);
+      summary.more = true;
+      break;
+    }
+    const bool take_change = change_seq < eviction_seq;
     if (!take_change) {
       const v1::Eviction& e = response.evictions(ei++);
       VINCULO_RETURN_IF_ERROR(impl_->DeleteRecord(e.type(), e.record_id()));
@@ -657,7 +699,9 @@ Result<PullSummary> LocalStore::ApplySyncResponse(
       VINCULO_RETURN_IF_ERROR(impl_->SaveState(state));
     }
   }
-  device->cursor = response.next_cursor();
+  device->cursor = cursor;
+  summary.cursor = cursor;
+  summary.more = summary.more || response.has_more();
   device->hlc = clock.last();
   // A write refused because the device's clock ran ahead (a phone set to a wrong date) leaves the
   // persisted clock ahead too, and every later write would be refused as well. With those writes
@@ -672,7 +716,7 @@ Result<PullSummary> LocalStore::ApplySyncResponse(
     device->hlc = std::max<HlcValue>(response.server_clock(), *held);
   }
   VINCULO_RETURN_IF_ERROR(impl_->SaveDevice(*device));
-  if (finished && !response.has_more()) {
+  if (finished && !summary.more) {
     Result<std::vector<v1::Mutation>> left = Pending(1);
     if (!left) return left.error();
     if (left->empty()) {

@@ -73,6 +73,12 @@ struct PullSummary {
   uint64_t rejected = 0;
   uint64_t changes = 0;
   uint64_t evictions = 0;
+  uint64_t echoes = 0;  // own writes the server echoed as digests that matched what the store holds
+  // The cursor after this page: the reply's next_cursor, or just below an echo that did not match
+  // (the page was applied up to it, and the next round sends that record in full).
+  uint64_t cursor = 0;
+  // True when the server has more to send (has_more) or the page stopped at an unmatched echo.
+  bool more = false;
   // True when ApplySyncResponse's `finished` was given and called: the sync is complete and its
   // result line was recorded in the same transaction.
   bool result_recorded = false;
@@ -156,7 +162,10 @@ class LocalStore {
   // ones to the rejected list and undoing their writes locally), merges the changes and removes
   // evicted records in server_seq order, advances the cursor to next_cursor (or back to 0 when the
   // server says reset_required) and folds in the server clock. A change of a record kind this
-  // build does not know (from a newer server) is skipped.
+  // build does not know (from a newer server) is skipped. An echo (a write of this device sent
+  // back as a digest) whose digest is not that of the state held here stops the page: nothing from
+  // it on is applied and the cursor stops just below it, so that the next round brings the record
+  // in full (PullSummary::more).
   // A reply whose next_cursor is below the current cursor is refused (DataLoss): the cursor never
   // moves back and never past what was applied.
   //

@@ -188,6 +188,9 @@ struct SentAhead {
 bool CanSendAhead(const v1::SyncRequest& request, const v1::SyncResponse& response,
                   const SyncOptions& options) {
   if (!response.has_more() || response.reset_required()) return false;
+  // An echo that does not match stops the page below next_cursor: the cursor is known only once
+  // the page is applied.
+  if (response.echoes_size() > 0) return false;
   // A page that did not move the cursor may be a server stuck in a loop: the loop stops on it.
   if (response.next_cursor() <= request.cursor()) return false;
   if (static_cast<size_t>(request.mutations_size()) >= options.push_batch) return false;
@@ -323,6 +326,7 @@ Result<SyncSummary> Sync(Transport& transport, LocalStore& store, const SyncOpti
       request.set_cursor(status->cursor);
       request.set_limit(options.pull_limit);
       request.set_clock(device_clock(status->hlc));
+      request.set_accepts_echoes(true);
       reply = SendWithRetries(transport, post(request), options.retry);
     }
     const uint64_t cursor_before = request.cursor();
@@ -356,7 +360,7 @@ Result<SyncSummary> Sync(Transport& transport, LocalStore& store, const SyncOpti
       total.pulled += page.changes + page.evictions;
       total.rejected += page.rejected;
       total.conflicts += response.conflicts();
-      total.cursor = response.next_cursor();
+      total.cursor = page.cursor;
       return total;
     };
     Result<PullSummary> applied = store.ApplySyncResponse(
@@ -372,13 +376,13 @@ Result<SyncSummary> Sync(Transport& transport, LocalStore& store, const SyncOpti
                                        .rejected = summary.rejected,
                                        .conflicts = summary.conflicts,
                                        .cursor = summary.cursor,
-                                       .has_more = response.has_more()});
+                                       .has_more = applied->more});
     }
 
     Result<std::vector<v1::Mutation>> left = store.Pending(1);
     if (!left) return AfterRounds(left.error(), summary);
-    if (left->empty() && !response.has_more()) break;
-    const bool progressed = applied->acknowledged > 0 || response.next_cursor() > cursor_before;
+    if (left->empty() && !applied->more) break;
+    const bool progressed = applied->acknowledged > 0 || applied->cursor > cursor_before;
     if (!progressed) return AfterRounds(NoProgress(request, response), summary);
   }
 

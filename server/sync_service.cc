@@ -7,6 +7,7 @@
 #include "common/hlc.h"
 #include "common/merge.h"
 #include "common/record.h"
+#include "common/state_digest.h"
 #include "common/validate.h"
 
 namespace vinculo::server {
@@ -16,12 +17,11 @@ namespace {
 struct MutationResult {
   std::optional<v1::Rejection> rejection;
   uint32_t new_conflicts = 0;
-  // The server_seq the record was saved under when every field of its state now carries the
-  // pushing device's stamp and the device holds the record's previous version (it is new, or the
-  // device's cursor had passed its last change and it stayed in the region): the device then holds
-  // exactly that state already (it made every one of those writes), so this request's page need
-  // not send it back. 0 otherwise. A device evicted of the record since (the case left the region
-  // and came back) is sent it again.
+  // The server_seq the record was saved under when the device most likely holds that very state
+  // already: every field of it carries the pushing device's stamp, and the device held the
+  // record's previous version (it is new, or the device's cursor had passed its last change and it
+  // stayed in the region). A device that accepts echoes is then sent the state's digest instead
+  // of the state (v1::Echo), and checks it. 0 otherwise.
   uint64_t echo_seq = 0;
 };
 
@@ -29,12 +29,6 @@ struct MutationResult {
 // children decodes each child once. A child saved in the request updates its entry.
 using ChildRegions = std::unordered_map<std::string, std::string>;
 
-// Whether a device's own writes of a request are left out of that request's page (MutationResult::
-// echo_seq). OFF: the 100,000-schedule soak of 2026-11-24 (VINCULO_SEED=777) found schedule seed
-// 10523592786032702744, where a device's cursor passed a placement whose field 3 the server holds
-// at a newer stamp of that device than the device does (check 'cursor'); with echoes sent it
-// passes. Until the rule is shown sound, every change is sent back.
-constexpr bool kSkipEchoes = false;
 
 // True when every field stamp of `state` is `device`'s.
 bool AllStampsFrom(const v1::RecordState& state, const std::string& device) {
@@ -180,7 +174,7 @@ Result<MutationResult> ApplyOne(StoreTransaction& txn, const Principal& who, uin
     if (type == v1::RECORD_TYPE_CHILD) child_regions[id] = *region;
     const bool device_held_it = !stored->has_value() || ((*stored)->server_seq <= cursor &&
                                                          (*stored)->region == *region);
-    if (kSkipEchoes && device_held_it && AllStampsFrom(state, who.device_id)) result.echo_seq = *seq;
+    if (device_held_it && AllStampsFrom(state, who.device_id)) result.echo_seq = *seq;
     if (stored->has_value() && (*stored)->region != *region) {
       VINCULO_RETURN_IF_ERROR(txn.AddScopeExit(*seq, type, id, (*stored)->region));
       if (type == v1::RECORD_TYPE_CHILD) VINCULO_RETURN_IF_ERROR(MoveDependents(txn, id, *region));
@@ -262,7 +256,9 @@ Result<v1::SyncResponse> SyncService::Sync(const Principal& who, const v1::SyncR
   v1::SyncResponse response;
   std::vector<std::pair<v1::RecordType, std::string>> rejected_records;
   ChildRegions child_regions;
-  std::vector<uint64_t> echoes;  // ascending: seqs are assigned in order
+  // (server_seq, mutation seq) of the request's own writes that may go back as digests;
+  // ascending, since server seqs are assigned in order.
+  std::vector<std::pair<uint64_t, uint64_t>> echoes;
   uint64_t last_seq = (*device)->last_seq;
   if (request.mutations_size() > 0) {
     // The device resends from its oldest pending seq: everything below is settled on both sides.
@@ -285,7 +281,7 @@ Result<v1::SyncResponse> SyncService::Sync(const Principal& who, const v1::SyncR
     if (m.seq() != last_seq + 1) break;
     Result<MutationResult> r = ApplyOne(txn, who, request.cursor(), m, limits_, clock, now_ms, child_regions);
     if (!r) return r.error();
-    if (r->echo_seq != 0) echoes.push_back(r->echo_seq);
+    if (r->echo_seq != 0 && request.accepts_echoes()) echoes.emplace_back(r->echo_seq, m.seq());
     if (r->rejection) {
       VINCULO_RETURN_IF_ERROR(txn.SaveRejection(who.device_id, *r->rejection));
       *response.add_rejections() = *r->rejection;
@@ -341,8 +337,15 @@ Result<v1::SyncResponse> SyncService::Sync(const Principal& who, const v1::SyncR
   uint64_t next_cursor = request.cursor();
   for (FeedEntry& e : *feed) {
     next_cursor = e.server_seq;
-    // The device's own writes of this request, which it holds already: the cursor passes them.
-    if (e.state && std::binary_search(echoes.begin(), echoes.end(), e.server_seq)) continue;
+    // The device's own writes of this request, which it most likely holds already: their digest.
+    auto echo = std::lower_bound(echoes.begin(), echoes.end(), std::make_pair(e.server_seq, uint64_t{0}));
+    if (e.state && echo != echoes.end() && echo->first == e.server_seq) {
+      v1::Echo* sent = response.add_echoes();
+      sent->set_server_seq(e.server_seq);
+      sent->set_mutation_seq(echo->second);
+      sent->set_state_digest(StateDigest(*e.state));
+      continue;
+    }
     if (e.state) {
       v1::Change* change = response.add_changes();
       change->set_server_seq(e.server_seq);

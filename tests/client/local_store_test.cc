@@ -9,6 +9,7 @@
 #include "common/merge.h"
 #include "common/record.h"
 #include "common/sqlite.h"
+#include "common/state_digest.h"
 #include "common/uuid.h"
 
 namespace vinculo::client {
@@ -316,6 +317,82 @@ uint64_t FileSize(const std::string& path) {
   std::error_code ec;
   const uintmax_t size = fs::file_size(path, ec);
   return ec ? 0 : static_cast<uint64_t>(size);
+}
+
+// The server answers the device's own writes with digests (echoes). A digest of the state the
+// store holds lets the cursor pass; one that is not stops the page there: nothing after it is
+// applied and the cursor stays just below it, so that the next round brings the record in full.
+TEST_F(LocalStoreTest, EchoesPassTheCursorOnlyWhenTheDigestMatchesTheStateHeld) {
+  LocalStore store = NewStore();
+  const std::string a = *store.Add(Child("Ana"), kNow);
+  const std::string b = *store.Add(Child("Beto"), kNow);
+  const v1::RecordState held_a = *store.Get(v1::RECORD_TYPE_CHILD, a);
+  v1::RecordState server_b = *store.Get(v1::RECORD_TYPE_CHILD, b);
+  // The server holds b with a value the device lacks (its field 3 at a stamp of the device that
+  // the device no longer holds): not what the device has.
+  server_b.mutable_record()->mutable_child()->set_family_name("Mamani");
+  const v1::RecordState theirs = RemoteChild(1, 10);
+
+  v1::SyncResponse reply;
+  reply.set_acked_seq(2);
+  v1::Echo* echo_a = reply.add_echoes();
+  echo_a->set_server_seq(4);
+  echo_a->set_mutation_seq(1);
+  echo_a->set_state_digest(StateDigest(held_a));
+  v1::Change* change = reply.add_changes();
+  change->set_server_seq(5);
+  *change->mutable_state() = theirs;
+  v1::Echo* echo_b = reply.add_echoes();
+  echo_b->set_server_seq(6);
+  echo_b->set_mutation_seq(2);
+  echo_b->set_state_digest(StateDigest(server_b));
+  v1::Change* later = reply.add_changes();
+  later->set_server_seq(7);
+  *later->mutable_state() = RemoteChild(2, 10);
+  reply.set_next_cursor(7);
+  reply.set_has_more(false);
+
+  Result<PullSummary> applied = store.ApplySyncResponse(reply, kNow + 1);
+  ASSERT_TRUE(applied.has_value()) << applied.error().ToString();
+  EXPECT_EQ(applied->acknowledged, 2u);
+  EXPECT_EQ(applied->echoes, 1u);
+  EXPECT_EQ(applied->changes, 1u);
+  EXPECT_EQ(applied->cursor, 5u);
+  EXPECT_TRUE(applied->more);
+  EXPECT_EQ(store.ReadStatus()->cursor, 5u);
+  EXPECT_EQ(store.ReadStatus()->pending, 0u);
+  EXPECT_TRUE(store.Get(v1::RECORD_TYPE_CHILD, RecordId(theirs.record())).has_value());
+  EXPECT_EQ(store.Get(v1::RECORD_TYPE_CHILD, RecordId(later->state().record())).error().code,
+            ErrorCode::kNotFound);
+  EXPECT_EQ(store.Get(v1::RECORD_TYPE_CHILD, b)->record().child().family_name(), "Quispe");
+
+  // The next round sends b in full: the page goes through, and the store ends at its cursor.
+  v1::SyncResponse next;
+  next.set_acked_seq(2);
+  *next.add_changes() = *later;  // server_seq 7
+  v1::Change* full_b = next.add_changes();
+  full_b->set_server_seq(8);
+  *full_b->mutable_state() = server_b;
+  next.set_next_cursor(8);
+  applied = store.ApplySyncResponse(next, kNow + 2);
+  ASSERT_TRUE(applied.has_value()) << applied.error().ToString();
+  EXPECT_FALSE(applied->more);
+  EXPECT_EQ(applied->cursor, 8u);
+  EXPECT_TRUE(store.Get(v1::RECORD_TYPE_CHILD, RecordId(later->state().record())).has_value());
+
+  // An echo of a mutation the outbox no longer holds names no record the device can check: it
+  // stops the page too.
+  v1::SyncResponse stale;
+  stale.set_acked_seq(2);
+  v1::Echo* gone = stale.add_echoes();
+  gone->set_server_seq(9);
+  gone->set_mutation_seq(1);
+  gone->set_state_digest(StateDigest(held_a));
+  stale.set_next_cursor(9);
+  applied = store.ApplySyncResponse(stale, kNow + 3);
+  ASSERT_TRUE(applied.has_value()) << applied.error().ToString();
+  EXPECT_EQ(applied->cursor, 8u);
+  EXPECT_TRUE(applied->more);
 }
 
 TEST_F(LocalStoreTest, LongPullKeepsTheWalBounded) {

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/state_digest.h"
 #include "tests/server/server_test_util.h"
 
 namespace vinculo::server {
@@ -51,7 +52,7 @@ TEST_F(SyncServiceTest, AppliesInSeqOrderAndReturnsChanges) {
   v1::SyncResponse r = Sync(ana_, {m1, m2});
   EXPECT_EQ(r.acked_seq(), 2u);
   EXPECT_EQ(r.rejections_size(), 0);
-  // Both records come back to the pushing device (kSkipEchoes is off), and the cursor passes them.
+  // The request does not accept echoes: both records come back in full, and the cursor passes them.
   ASSERT_EQ(r.changes_size(), 2);
   EXPECT_EQ(r.changes(0).server_seq(), 1u);
   EXPECT_EQ(r.changes(1).server_seq(), 2u);
@@ -59,6 +60,43 @@ TEST_F(SyncServiceTest, AppliesInSeqOrderAndReturnsChanges) {
   EXPECT_FALSE(r.has_more());
   EXPECT_GT(r.server_clock(), m2.hlc());
   EXPECT_EQ(*store_->CountRecords(v1::RECORD_TYPE_HOME_VISIT), 1u);
+}
+
+// A device that accepts echoes gets its own new records back as digests of the server's state,
+// which are the digests of what it holds; a record another device also wrote comes in full.
+TEST_F(SyncServiceTest, OwnWritesComeBackAsDigestsWhenTheDeviceAcceptsEchoes) {
+  v1::SyncRequest request;
+  request.set_device_id(ana_.device_id);
+  request.set_accepts_echoes(true);
+  *request.add_mutations() = a_.Create(ChildRecord(Id(1), "Lucía", "Cusco"), kNow);
+  *request.add_mutations() = a_.Create(VisitRecord(Id(2), Id(1)), kNow);
+  Result<v1::SyncResponse> r = service_.Sync(ana_, request, kNow);
+  ASSERT_TRUE(r.has_value()) << r.error().ToString();
+  EXPECT_EQ(r->changes_size(), 0);
+  ASSERT_EQ(r->echoes_size(), 2);
+  EXPECT_EQ(r->echoes(0).server_seq(), 1u);
+  EXPECT_EQ(r->echoes(0).mutation_seq(), 1u);
+  EXPECT_EQ(r->echoes(0).state_digest(), StateDigest(a_.states[Id(1)]));
+  EXPECT_EQ(r->echoes(1).server_seq(), 2u);
+  EXPECT_EQ(r->echoes(1).mutation_seq(), 2u);
+  EXPECT_EQ(r->echoes(1).state_digest(), StateDigest(a_.states[Id(2)]));
+  EXPECT_EQ(r->next_cursor(), 2u);
+
+  // beto edits the child ana made: the record now holds both devices' stamps, so his own write
+  // comes back in full, as does it to ana.
+  b_.Pull(Sync(beto_, {}));
+  v1::Record edit;
+  edit.mutable_child()->set_id(Id(1));
+  edit.mutable_child()->set_given_name("Lucía Inés");
+  request.set_device_id(beto_.device_id);
+  request.clear_mutations();
+  *request.add_mutations() = b_.Write(edit, {2}, kNow + 10);
+  request.set_cursor(2);
+  r = service_.Sync(beto_, request, kNow + 10);
+  ASSERT_TRUE(r.has_value()) << r.error().ToString();
+  EXPECT_EQ(r->echoes_size(), 0);
+  ASSERT_EQ(r->changes_size(), 1);
+  EXPECT_EQ(r->changes(0).state().record().child().given_name(), "Lucía Inés");
 }
 
 TEST_F(SyncServiceTest, ResentMutationsAreAcknowledgedNotApplied) {

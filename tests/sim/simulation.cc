@@ -20,6 +20,7 @@
 #include "common/hlc.h"
 #include "common/merge.h"
 #include "common/record.h"
+#include "common/state_digest.h"
 #include "server/auth.h"
 
 namespace vinculo::sim {
@@ -1120,7 +1121,30 @@ void World::OnExchange(int d, const client::HttpRequest& request, const server::
   dev.server_last_seq = std::max(before, got.acked_seq());
   if (returned) {
     dev.pending_knowledge.clear();
+    // The device learns what the page holds up to its first echo that does not match the state
+    // the device holds (it stops the page there: LocalStore::ApplySyncResponse).
+    uint64_t learned_below = UINT64_MAX;
+    for (const v1::Echo& e : got.echoes()) {
+      auto write = write_index_.find({d, e.mutation_seq()});
+      if (write == write_index_.end()) {
+        Fail("echo", dev.label + ": an echo names seq " + std::to_string(e.mutation_seq()) +
+                         ", which the device never wrote");
+        return;
+      }
+      const Key& key = writes_[write->second].key;
+      Result<v1::RecordState> held =
+          dev.store->Get(static_cast<v1::RecordType>(key.first), key.second, true);
+      if (held && StateDigest(*held) == e.state_digest()) {
+        dev.pending_knowledge.emplace_back(key, log_[key].size());
+        ++totals_.echoes;
+      } else {
+        learned_below = e.server_seq();
+        ++totals_.echoes_missed;
+        break;
+      }
+    }
     for (const v1::Change& c : got.changes()) {
+      if (c.server_seq() > learned_below) break;
       const Key key = KeyOf(c.state().record());
       dev.pending_knowledge.emplace_back(key, log_[key].size());
     }
@@ -1133,7 +1157,8 @@ void World::OnExchange(int d, const client::HttpRequest& request, const server::
       std::to_string(sent.cursor()) + "; applied [" + applied_text + " ] refused [" + refused_text +
       " ]" + (retold_text.empty() ? "" : " retold [" + retold_text + " ]") + " acked " +
       std::to_string(got.acked_seq()) + ", " + std::to_string(got.changes_size()) + " changes " +
-      std::to_string(got.evictions_size()) + " evictions -> cursor " +
+      std::to_string(got.evictions_size()) + " evictions " + std::to_string(got.echoes_size()) +
+      " echoes -> cursor " +
       std::to_string(got.next_cursor()) + (got.has_more() ? " (more)" : "") +
       (got.conflicts() ? ", conflicts " + std::to_string(got.conflicts()) : "") +
       (returned ? "" : "  [reply lost]"));
@@ -1765,6 +1790,8 @@ void Totals::Add(const Totals& o) {
   syncs += o.syncs;
   syncs_failed += o.syncs_failed;
   pages += o.pages;
+  echoes += o.echoes;
+  echoes_missed += o.echoes_missed;
   for (int k = 0; k < kFaultKinds; ++k) faults[k] += o.faults[k];
   held_delivered += o.held_delivered;
   cuts_that_parse += o.cuts_that_parse;
@@ -1788,7 +1815,8 @@ std::string Totals::Line() const {
   out << "schedules=" << schedules << " devices=" << devices << " steps=" << steps
       << " writes=" << writes << " (deletes=" << deletes << " restores=" << restores
       << " reassignments=" << reassignments << " refused_locally=" << local_refused << ")"
-      << " syncs=" << syncs << " (ended_by_fault=" << syncs_failed << " pages=" << pages << ")"
+      << " syncs=" << syncs << " (ended_by_fault=" << syncs_failed << " pages=" << pages << " echoes=" << echoes
+      << " echoes_missed=" << echoes_missed << ")"
       << " faults=" << faults_total() << " (";
   for (int k = 0; k < kFaultKinds; ++k) {
     out << (k ? " " : "") << FaultName(static_cast<Fault>(k)) << "=" << faults[k];
