@@ -10,6 +10,7 @@
 #include "common/record.h"
 #include "common/sqlite.h"
 #include "common/state_digest.h"
+#include "common/uniform_stamp.h"
 #include "common/uuid.h"
 #include "common/validate.h"
 
@@ -636,17 +637,20 @@ Result<PullSummary> LocalStore::ApplySyncResponse(
   constexpr uint64_t kNone = UINT64_MAX;
   while (ci < response.changes_size() || ei < response.evictions_size() ||
          hi < response.echoes_size()) {
-    const uint64_t change_seq = ci < response.changes_size() ? response.changes(ci).server_seq() : kNone;
+    const uint64_t change_seq =
+        ci < response.changes_size() ? response.changes(ci).server_seq() : kNone;
     const uint64_t eviction_seq =
         ei < response.evictions_size() ? response.evictions(ei).server_seq() : kNone;
-    const uint64_t echo_seq = hi < response.echoes_size() ? response.echoes(hi).server_seq() : kNone;
+    const uint64_t echo_seq =
+        hi < response.echoes_size() ? response.echoes(hi).server_seq() : kNone;
     if (echo_seq < change_seq && echo_seq < eviction_seq) {
       const v1::Echo& e = response.echoes(hi);
       const auto& record = echoed[static_cast<size_t>(hi)];
       ++hi;
       std::optional<v1::RecordState> held;
       if (record) {
-        Result<std::optional<v1::RecordState>> loaded = impl_->LoadState(record->first, record->second);
+        Result<std::optional<v1::RecordState>> loaded =
+            impl_->LoadState(record->first, record->second);
         if (!loaded) return loaded.error();
         held = std::move(*loaded);
       }
@@ -666,9 +670,18 @@ Result<PullSummary> LocalStore::ApplySyncResponse(
       ++summary.evictions;
       continue;
     }
-    const v1::RecordState& incoming = response.changes(ci++).state();
-    const v1::RecordType type = TypeOf(incoming.record());
+    const v1::Change& change = response.changes(ci++);
+    const v1::RecordType type = TypeOf(change.state().record());
     if (type == v1::RECORD_TYPE_UNSPECIFIED) continue;  // a kind from a newer server: skip
+    std::optional<v1::RecordState> expanded;
+    if (change.has_uniform_stamp()) {
+      expanded = change.state();
+      if (Status s = PutUniformStamp(&*expanded, change.uniform_stamp()); !s.ok()) {
+        return Error::DataLoss("the server sent change " + std::to_string(change.server_seq()) +
+                               " in a form this device cannot read: " + s.error().message);
+      }
+    }
+    const v1::RecordState& incoming = expanded ? *expanded : change.state();
     Result<std::optional<v1::RecordState>> loaded =
         impl_->LoadState(type, RecordId(incoming.record()));
     if (!loaded) return loaded.error();

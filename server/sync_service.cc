@@ -8,6 +8,7 @@
 #include "common/merge.h"
 #include "common/record.h"
 #include "common/state_digest.h"
+#include "common/uniform_stamp.h"
 #include "common/validate.h"
 
 namespace vinculo::server {
@@ -338,7 +339,8 @@ Result<v1::SyncResponse> SyncService::Sync(const Principal& who, const v1::SyncR
   for (FeedEntry& e : *feed) {
     next_cursor = e.server_seq;
     // The device's own writes of this request, which it most likely holds already: their digest.
-    auto echo = std::lower_bound(echoes.begin(), echoes.end(), std::make_pair(e.server_seq, uint64_t{0}));
+    auto echo = std::lower_bound(echoes.begin(), echoes.end(),
+                                 std::make_pair(e.server_seq, uint64_t{0}));
     if (e.state && echo != echoes.end() && echo->first == e.server_seq) {
       v1::Echo* sent = response.add_echoes();
       sent->set_server_seq(e.server_seq);
@@ -350,6 +352,11 @@ Result<v1::SyncResponse> SyncService::Sync(const Principal& who, const v1::SyncR
       v1::Change* change = response.add_changes();
       change->set_server_seq(e.server_seq);
       *change->mutable_state() = std::move(*e.state);
+      if (request.accepts_uniform_stamps()) {
+        if (std::optional<v1::Stamp> stamp = TakeUniformStamp(change->mutable_state())) {
+          *change->mutable_uniform_stamp() = std::move(*stamp);
+        }
+      }
     } else {
       v1::Eviction* eviction = response.add_evictions();
       eviction->set_server_seq(e.server_seq);

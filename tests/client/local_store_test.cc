@@ -10,6 +10,7 @@
 #include "common/record.h"
 #include "common/sqlite.h"
 #include "common/state_digest.h"
+#include "common/uniform_stamp.h"
 #include "common/uuid.h"
 
 namespace vinculo::client {
@@ -393,6 +394,33 @@ TEST_F(LocalStoreTest, EchoesPassTheCursorOnlyWhenTheDigestMatchesTheStateHeld) 
   ASSERT_TRUE(applied.has_value()) << applied.error().ToString();
   EXPECT_EQ(applied->cursor, 8u);
   EXPECT_TRUE(applied->more);
+}
+
+// A change that comes with one stamp for all its fields is stored with that stamp on each set
+// field, as if it had come in full; one the device cannot read refuses the page, applying nothing.
+TEST_F(LocalStoreTest, AChangeWithAUniformStampIsStoredInFull) {
+  LocalStore store = NewStore();
+  const v1::RecordState theirs = RemoteChild(3, 10);
+  v1::SyncResponse reply;
+  v1::Change* change = reply.add_changes();
+  change->set_server_seq(4);
+  *change->mutable_state() = theirs;
+  *change->mutable_uniform_stamp() = *TakeUniformStamp(change->mutable_state());
+  reply.set_next_cursor(4);
+
+  v1::SyncResponse unreadable = reply;
+  unreadable.mutable_changes(0)->mutable_uniform_stamp()->Clear();
+  unreadable.mutable_changes(0)->mutable_uniform_stamp()->set_device("x");  // zero hlc
+  Result<PullSummary> refused = store.ApplySyncResponse(unreadable, kNow);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code, ErrorCode::kDataLoss);
+  EXPECT_EQ(store.ReadStatus()->cursor, 0u);
+
+  ASSERT_TRUE(store.ApplySyncResponse(reply, kNow).has_value());
+  Result<v1::RecordState> held = store.Get(v1::RECORD_TYPE_CHILD, RecordId(theirs.record()));
+  ASSERT_TRUE(held.has_value()) << held.error().ToString();
+  EXPECT_EQ(StateDigest(*held), StateDigest(theirs));
+  EXPECT_EQ(store.ReadStatus()->cursor, 4u);
 }
 
 TEST_F(LocalStoreTest, LongPullKeepsTheWalBounded) {

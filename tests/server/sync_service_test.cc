@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "common/state_digest.h"
+#include "common/uniform_stamp.h"
 #include "tests/server/server_test_util.h"
 
 namespace vinculo::server {
@@ -97,6 +98,34 @@ TEST_F(SyncServiceTest, OwnWritesComeBackAsDigestsWhenTheDeviceAcceptsEchoes) {
   EXPECT_EQ(r->echoes_size(), 0);
   ASSERT_EQ(r->changes_size(), 1);
   EXPECT_EQ(r->changes(0).state().record().child().given_name(), "Lucía Inés");
+}
+
+// A device that accepts uniform stamps gets a record created in one write with its stamp once;
+// an edited record keeps its stamp per field.
+TEST_F(SyncServiceTest, RecordsOfOneWriteComeWithOneStampWhenTheDeviceAcceptsIt) {
+  const v1::Mutation create = a_.Create(ChildRecord(Id(1), "Lucía", "Cusco"), kNow);
+  v1::Record edit;
+  edit.mutable_child()->set_id(Id(2));
+  Sync(ana_, {create, a_.Create(ChildRecord(Id(2), "Mateo", "Cusco"), kNow)});
+  edit.mutable_child()->set_given_name("Mateo José");
+  Sync(ana_, {a_.Write(edit, {2}, kNow + 10)}, 2);
+
+  v1::SyncRequest request;
+  request.set_device_id(beto_.device_id);
+  request.set_accepts_uniform_stamps(true);
+  Result<v1::SyncResponse> r = service_.Sync(beto_, request, kNow + 20);
+  ASSERT_TRUE(r.has_value()) << r.error().ToString();
+  ASSERT_EQ(r->changes_size(), 2);
+  const v1::Change& one_write = r->changes(0);
+  EXPECT_EQ(RecordId(one_write.state().record()), Id(1));
+  EXPECT_TRUE(one_write.state().stamps().empty());
+  EXPECT_TRUE(StampEqual(one_write.uniform_stamp(), MakeStamp(create.hlc(), ana_.device_id)));
+  v1::RecordState expanded = one_write.state();
+  ASSERT_TRUE(PutUniformStamp(&expanded, one_write.uniform_stamp()).ok());
+  EXPECT_EQ(StateDigest(expanded), StateDigest(a_.states[Id(1)]));
+  const v1::Change& edited = r->changes(1);
+  EXPECT_FALSE(edited.has_uniform_stamp());
+  EXPECT_EQ(StateDigest(edited.state()), StateDigest(a_.states[Id(2)]));
 }
 
 TEST_F(SyncServiceTest, ResentMutationsAreAcknowledgedNotApplied) {

@@ -1,0 +1,163 @@
+#include "common/uniform_stamp.h"
+
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "common/hlc.h"
+#include "common/merge.h"
+#include "common/record.h"
+#include "tests/common/seed.h"
+
+namespace vinculo {
+namespace {
+
+constexpr char kId[] = "01890a5d-ac96-774b-bcce-b302099a8057";
+constexpr char kDevice[] = "019e8388-e492-7621-bcd7-000000000b0b";
+
+std::string Bytes(const google::protobuf::Message& m) {
+  std::string out;
+  google::protobuf::io::StringOutputStream stream(&out);
+  google::protobuf::io::CodedOutputStream coded(&stream);
+  coded.SetSerializationDeterministic(true);
+  m.SerializeToCodedStream(&coded);
+  return out;
+}
+
+v1::Record Visit() {
+  v1::Record r;
+  v1::HomeVisit* v = r.mutable_home_visit();
+  v->set_id(kId);
+  v->set_child_id("01890a5d-ac96-774b-bcce-b302099a8058");
+  v->set_observations("la abuela cuida a los niños");
+  v->add_attendees("01890a5d-ac96-774b-bcce-b302099a8059");
+  v->set_kind(v1::VISIT_KIND_FOLLOW_UP);
+  return r;
+}
+
+v1::RecordState Written(v1::RecordState state, const v1::Record& values,
+                        std::vector<uint32_t> fields, HlcValue hlc, const std::string& device) {
+  const v1::Mutation m = MakeMutation(state, values, fields, hlc, 1);
+  EXPECT_TRUE(ApplyMutation(&state, m, device).has_value());
+  return state;
+}
+
+TEST(UniformStamp, ACreatedRecordTravelsWithOneStampAndComesBackExactly) {
+  const v1::Record visit = Visit();
+  const v1::RecordState created = Written({}, visit, SetFields(visit), MakeHlc(1000, 0), kDevice);
+  v1::RecordState wire = created;
+  std::optional<v1::Stamp> stamp = TakeUniformStamp(&wire);
+  ASSERT_TRUE(stamp.has_value());
+  EXPECT_TRUE(wire.stamps().empty());
+  EXPECT_EQ(stamp->device(), kDevice);
+  ASSERT_TRUE(PutUniformStamp(&wire, *stamp).ok());
+  EXPECT_EQ(Bytes(wire), Bytes(created));
+}
+
+TEST(UniformStamp, IsNotTakenFromMixedStampsOrAStampedDefault) {
+  const v1::Record visit = Visit();
+  const v1::RecordState created = Written({}, visit, SetFields(visit), MakeHlc(1000, 0), kDevice);
+
+  // One field edited later: two stamps.
+  v1::Record edit = visit;
+  edit.mutable_home_visit()->set_observations("mejor en la escuela");
+  v1::RecordState edited = Written(created, edit, {8}, MakeHlc(2000, 0), kDevice);
+  v1::RecordState untouched = edited;
+  EXPECT_FALSE(TakeUniformStamp(&untouched).has_value());
+  EXPECT_EQ(Bytes(untouched), Bytes(edited));
+
+  // A field cleared by its one write: stamped, but holding the default, so the set fields would
+  // not bring its stamp back.
+  v1::Record cleared = visit;
+  cleared.mutable_home_visit()->clear_observations();
+  v1::RecordState with_cleared =
+      Written({}, cleared, {2, 6, 7, 8}, MakeHlc(1000, 0), kDevice);
+  untouched = with_cleared;
+  EXPECT_FALSE(TakeUniformStamp(&untouched).has_value());
+  EXPECT_EQ(Bytes(untouched), Bytes(with_cleared));
+
+  v1::RecordState empty;
+  EXPECT_FALSE(TakeUniformStamp(&empty).has_value());
+}
+
+TEST(UniformStamp, PutRefusesAStampedStateAZeroStampAndNoKind) {
+  const v1::Record visit = Visit();
+  v1::RecordState created = Written({}, visit, SetFields(visit), MakeHlc(1000, 0), kDevice);
+  const std::string before = Bytes(created);
+  EXPECT_EQ(PutUniformStamp(&created, MakeStamp(MakeHlc(5, 0), kDevice)).error().field,
+            "change.state.stamps");
+  EXPECT_EQ(Bytes(created), before);
+
+  v1::RecordState bare;
+  *bare.mutable_record() = visit;
+  EXPECT_EQ(PutUniformStamp(&bare, v1::Stamp()).error().field, "change.uniform_stamp");
+  EXPECT_TRUE(bare.stamps().empty());
+  v1::RecordState no_kind;
+  EXPECT_EQ(PutUniformStamp(&no_kind, MakeStamp(MakeHlc(5, 0), kDevice)).error().field,
+            "change.state.record");
+}
+
+// Over random histories of writes by two devices (creates, edits, clears, deletes, restores): the
+// stamp is taken exactly when the state has one stamp on exactly its set fields, and putting it
+// back gives the same bytes.
+TEST(UniformStamp, RoundTripsEveryStateItTakesAndLeavesTheOthers) {
+  const uint64_t seed = PropertySeed();
+  std::mt19937_64 rng(seed);
+  const uint32_t kFields[] = {2, 6, 7, 8, 9, 10, 11, 12};
+  int taken = 0;
+  for (int c = 0; c < PropertyCases(); ++c) {
+    v1::RecordState state;
+    const int writes = 1 + static_cast<int>(rng() % 3);
+    for (int w = 0; w < writes; ++w) {
+      v1::Record values;
+      v1::HomeVisit* v = values.mutable_home_visit();
+      v->set_id(kId);
+      std::vector<uint32_t> fields;
+      if (w > 0 && rng() % 5 == 0) {
+        v->set_deleted(rng() % 2 == 0);
+        fields.push_back(kDeletedField);
+      } else {
+        for (uint32_t f : kFields) {
+          if (w == 0 ? rng() % 4 != 0 : rng() % 3 == 0) fields.push_back(f);
+        }
+        if (fields.empty()) fields.push_back(8);
+        const bool keep_values = rng() % 4 != 0;  // else the fields are written cleared
+        if (keep_values) {
+          v->set_child_id("01890a5d-ac96-774b-bcce-b302099a8058");
+          v->set_kind(v1::VISIT_KIND_ASSESSMENT);
+          v->add_attendees("p" + std::to_string(rng() % 3));
+          v->set_observations("obs " + std::to_string(rng() % 3));
+          v->set_risk_assessment(v1::RISK_LEVEL_LOW);
+          v->set_agreed_actions("acción");
+          v->set_next_visit_due("2026-07-01");
+          v->set_latitude(-12.5);
+        }
+      }
+      const std::string device = rng() % 2 ? kDevice : "019e8388-e492-7621-bcd7-000000000c0c";
+      state = Written(state, values, fields, MakeHlc(1000 + static_cast<uint64_t>(w), 0), device);
+    }
+    const std::string before = Bytes(state);
+    v1::RecordState wire = state;
+    std::optional<v1::Stamp> stamp = TakeUniformStamp(&wire);
+    bool uniform = !state.stamps().empty();
+    const std::vector<uint32_t> set = SetFields(state.record());
+    uniform = uniform && set.size() == static_cast<size_t>(state.stamps_size());
+    for (int i = 0; uniform && i < state.stamps_size(); ++i) {
+      uniform = state.stamps(i).field() == set[static_cast<size_t>(i)] &&
+                StampEqual(state.stamps(i).stamp(), state.stamps(0).stamp());
+    }
+    ASSERT_EQ(stamp.has_value(), uniform) << "case " << c << ", seed " << seed;
+    if (stamp) {
+      ++taken;
+      ASSERT_TRUE(PutUniformStamp(&wire, *stamp).ok());
+    }
+    ASSERT_EQ(Bytes(wire), before) << "case " << c << ", seed " << seed;
+  }
+  EXPECT_GT(taken, 0);
+  EXPECT_LT(taken, PropertyCases());
+}
+
+}  // namespace
+}  // namespace vinculo
