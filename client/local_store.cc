@@ -565,6 +565,18 @@ Result<PullSummary> LocalStore::ApplySyncResponse(
                            " is behind this device's " + std::to_string(device->cursor) +
                            "; refusing to move back");
   }
+  // Echoes must lie in this page, ascending: an unmatched one sets the cursor just below it.
+  uint64_t last_echo = device->cursor;
+  for (const v1::Echo& e : response.echoes()) {
+    if (response.reset_required() || e.server_seq() <= last_echo ||
+        e.server_seq() > response.next_cursor()) {
+      return Error::DataLoss("the server's echo at server_seq " + std::to_string(e.server_seq()) +
+                             " is not in ascending order inside the page (" +
+                             std::to_string(device->cursor) + ", " +
+                             std::to_string(response.next_cursor()) + "]; refusing the reply");
+    }
+    last_echo = e.server_seq();
+  }
   PullSummary summary;
 
   // The record each echo names, found through the outbox entry of its mutation before the
@@ -634,16 +646,16 @@ Result<PullSummary> LocalStore::ApplySyncResponse(
   // within one page must end up present.
   uint64_t cursor = response.next_cursor();
   int ci = 0, ei = 0, hi = 0;
-  constexpr uint64_t kNone = UINT64_MAX;
   while (ci < response.changes_size() || ei < response.evictions_size() ||
          hi < response.echoes_size()) {
-    const uint64_t change_seq =
-        ci < response.changes_size() ? response.changes(ci).server_seq() : kNone;
-    const uint64_t eviction_seq =
-        ei < response.evictions_size() ? response.evictions(ei).server_seq() : kNone;
-    const uint64_t echo_seq =
-        hi < response.echoes_size() ? response.echoes(hi).server_seq() : kNone;
-    if (echo_seq < change_seq && echo_seq < eviction_seq) {
+    const bool has_change = ci < response.changes_size();
+    const bool has_eviction = ei < response.evictions_size();
+    const bool has_echo = hi < response.echoes_size();
+    const uint64_t echo_seq = has_echo ? response.echoes(hi).server_seq() : 0;
+    const bool take_echo =
+        has_echo && (!has_change || echo_seq < response.changes(ci).server_seq()) &&
+        (!has_eviction || echo_seq < response.evictions(ei).server_seq());
+    if (take_echo) {
       const v1::Echo& e = response.echoes(hi);
       const auto& record = echoed[static_cast<size_t>(hi)];
       ++hi;
@@ -663,7 +675,9 @@ Result<PullSummary> LocalStore::ApplySyncResponse(
       summary.more = true;
       break;
     }
-    const bool take_change = change_seq < eviction_seq;
+    const bool take_change =
+        has_change && (!has_eviction || response.changes(ci).server_seq() <
+                                            response.evictions(ei).server_seq());
     if (!take_change) {
       const v1::Eviction& e = response.evictions(ei++);
       VINCULO_RETURN_IF_ERROR(impl_->DeleteRecord(e.type(), e.record_id()));

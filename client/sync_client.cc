@@ -384,7 +384,9 @@ Result<SyncSummary> Sync(Transport& transport, LocalStore& store, const SyncOpti
     Result<std::vector<v1::Mutation>> left = store.Pending(1);
     if (!left) return AfterRounds(left.error(), summary);
     if (left->empty() && !applied->more) break;
-    const bool progressed = applied->acknowledged > 0 || applied->cursor > cursor_before;
+    // A reset moves the cursor back to 0 on purpose: the next round pulls from the start.
+    const bool progressed = applied->acknowledged > 0 || applied->cursor > cursor_before ||
+                            response.reset_required();
     if (!progressed) return AfterRounds(NoProgress(request, response), summary);
   }
 

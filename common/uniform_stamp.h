@@ -10,10 +10,10 @@
 
 namespace vinculo {
 
-// When every stamped field of `state` carries the same stamp and the stamped fields are exactly the
-// record's set fields (SetFields, merge.h), clears the stamps and returns that stamp: PutUniformStamp
-// then rebuilds `state` exactly. Otherwise (and for a state with no stamps) leaves `state` untouched
-// and returns nullopt.
+// When every stamped field of `state` carries the same stamp and the stamped fields are exactly
+// the record's set fields (SetFields, merge.h), clears the stamps and returns that stamp:
+// PutUniformStamp then rebuilds `state` exactly (in the same schema). Otherwise, and for a state
+// with no stamps, leaves `state` untouched and returns nullopt.
 std::optional<v1::Stamp> TakeUniformStamp(v1::RecordState* state);
 
 // Stamps every set field of `state`'s record with `stamp`. InvalidArgument, leaving `state`

@@ -30,7 +30,6 @@ struct MutationResult {
 // children decodes each child once. A child saved in the request updates its entry.
 using ChildRegions = std::unordered_map<std::string, std::string>;
 
-
 // True when every field stamp of `state` is `device`'s.
 bool AllStampsFrom(const v1::RecordState& state, const std::string& device) {
   if (state.stamps().empty()) return false;

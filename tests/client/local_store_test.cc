@@ -332,6 +332,11 @@ TEST_F(LocalStoreTest, EchoesPassTheCursorOnlyWhenTheDigestMatchesTheStateHeld) 
   // The server holds b with a value the device lacks (its field 3 at a stamp of the device that
   // the device no longer holds): not what the device has.
   server_b.mutable_record()->mutable_child()->set_family_name("Mamani");
+  for (v1::FieldStamp& fs : *server_b.mutable_stamps()) {
+    if (fs.field() == 3) {
+      *fs.mutable_stamp() = MakeStamp(MakeHlc(kNow + 5'000, 0), store.device_id());
+    }
+  }
   const v1::RecordState theirs = RemoteChild(1, 10);
 
   v1::SyncResponse reply;
@@ -367,18 +372,20 @@ TEST_F(LocalStoreTest, EchoesPassTheCursorOnlyWhenTheDigestMatchesTheStateHeld) 
             ErrorCode::kNotFound);
   EXPECT_EQ(store.Get(v1::RECORD_TYPE_CHILD, b)->record().child().family_name(), "Quispe");
 
-  // The next round sends b in full: the page goes through, and the store ends at its cursor.
+  // The next round (cursor 5, no mutations) sends b in full at its seq: the page goes through,
+  // and the store ends at its cursor.
   v1::SyncResponse next;
   next.set_acked_seq(2);
-  *next.add_changes() = *later;  // server_seq 7
   v1::Change* full_b = next.add_changes();
-  full_b->set_server_seq(8);
+  full_b->set_server_seq(6);
   *full_b->mutable_state() = server_b;
-  next.set_next_cursor(8);
+  *next.add_changes() = *later;  // server_seq 7
+  next.set_next_cursor(7);
   applied = store.ApplySyncResponse(next, kNow + 2);
   ASSERT_TRUE(applied.has_value()) << applied.error().ToString();
   EXPECT_FALSE(applied->more);
-  EXPECT_EQ(applied->cursor, 8u);
+  EXPECT_EQ(applied->cursor, 7u);
+  EXPECT_EQ(store.Get(v1::RECORD_TYPE_CHILD, b)->record().child().family_name(), "Mamani");
   EXPECT_TRUE(store.Get(v1::RECORD_TYPE_CHILD, RecordId(later->state().record())).has_value());
 
   // An echo of a mutation the outbox no longer holds names no record the device can check: it
@@ -394,6 +401,50 @@ TEST_F(LocalStoreTest, EchoesPassTheCursorOnlyWhenTheDigestMatchesTheStateHeld) 
   ASSERT_TRUE(applied.has_value()) << applied.error().ToString();
   EXPECT_EQ(applied->cursor, 8u);
   EXPECT_TRUE(applied->more);
+}
+
+// An echo outside the page it comes in, out of order, or with a reset would move the cursor where
+// nothing was applied: the reply is refused whole and the store does not change.
+TEST_F(LocalStoreTest, AReplyWithEchoesOutsideItsPageIsRefusedWhole) {
+  LocalStore store = NewStore();
+  const std::string a = *store.Add(Child("Ana"), kNow);
+  v1::SyncResponse good;
+  good.set_acked_seq(0);
+  good.set_next_cursor(3);
+  ASSERT_TRUE(store.ApplySyncResponse(good, kNow).has_value());
+  auto with_echoes = [&](std::vector<uint64_t> seqs, uint64_t next_cursor, bool reset) {
+    v1::SyncResponse r;
+    r.set_acked_seq(1);
+    r.set_next_cursor(next_cursor);
+    r.set_reset_required(reset);
+    for (uint64_t seq : seqs) {
+      v1::Echo* e = r.add_echoes();
+      e->set_server_seq(seq);
+      e->set_mutation_seq(1);
+    }
+    return r;
+  };
+  for (const v1::SyncResponse& bad :
+       {with_echoes({0}, 5, false), with_echoes({3}, 5, false), with_echoes({6}, 5, false),
+        with_echoes({5, 4}, 5, false), with_echoes({4, 4}, 5, false),
+        with_echoes({4}, 0, true)}) {
+    Result<PullSummary> refused = store.ApplySyncResponse(bad, kNow + 1);
+    ASSERT_FALSE(refused.has_value()) << bad.ShortDebugString();
+    EXPECT_EQ(refused.error().code, ErrorCode::kDataLoss);
+    EXPECT_NE(refused.error().message.find("echo"), std::string::npos);
+    EXPECT_EQ(store.ReadStatus()->cursor, 3u);
+    EXPECT_EQ(store.ReadStatus()->pending, 1u);
+  }
+  // A change at the highest seq there is, with no eviction after it, is still applied in order.
+  v1::SyncResponse last;
+  v1::Change* change = last.add_changes();
+  change->set_server_seq(UINT64_MAX);
+  *change->mutable_state() = RemoteChild(4, 10);
+  last.set_next_cursor(UINT64_MAX);
+  Result<PullSummary> applied = store.ApplySyncResponse(last, kNow + 2);
+  ASSERT_TRUE(applied.has_value()) << applied.error().ToString();
+  EXPECT_EQ(applied->changes, 1u);
+  EXPECT_TRUE(store.Get(v1::RECORD_TYPE_CHILD, a).has_value());
 }
 
 // A change that comes with one stamp for all its fields is stored with that stamp on each set

@@ -10,6 +10,7 @@
 
 #include "common/merge.h"
 #include "common/record.h"
+#include "common/state_digest.h"
 #include "common/uuid.h"
 
 namespace vinculo::client {
@@ -118,6 +119,14 @@ class MiniServer {
     if (!sync.ParseFromString(request.body)) return ErrorReply(400, "invalid_argument", "bad body");
 
     v1::SyncResponse reply;
+    if (reset_next) {
+      reset_next = false;
+      reply.set_acked_seq(applied_seq);
+      reply.set_reset_required(true);
+      reply.set_has_more(true);
+      return ProtoReply(reply);
+    }
+    std::map<uint64_t, uint64_t> echoes;  // server_seq → mutation seq, this request's own writes
     for (const v1::Mutation& m : sync.mutations()) {
       if (m.seq() <= applied_seq) continue;   // a repeat: already applied or rejected
       if (m.seq() != applied_seq + 1) break;  // a gap: acked_seq tells the device
@@ -135,11 +144,23 @@ class MiniServer {
       EXPECT_TRUE(outcome.has_value()) << outcome.error().ToString();
       ++mutations_applied;
       Log(state);
+      if (echo && sync.accepts_echoes()) echoes[log_.size()] = m.seq();
     }
     reply.set_acked_seq(applied_seq);
     const uint64_t limit = sync.limit() == 0 ? 1000 : sync.limit();
     uint64_t next = sync.cursor();
-    while (next < log_.size() && next - sync.cursor() < limit) *reply.add_changes() = log_[next++];
+    while (next < log_.size() && next - sync.cursor() < limit) {
+      const v1::Change& change = log_[next++];
+      auto own = echoes.find(change.server_seq());
+      if (own == echoes.end()) {
+        *reply.add_changes() = change;
+        continue;
+      }
+      v1::Echo* e = reply.add_echoes();
+      e->set_server_seq(change.server_seq());
+      e->set_mutation_seq(own->second);
+      e->set_state_digest(StateDigest(change.state()) ^ (own->second == wrong_digest_seq));
+    }
     reply.set_next_cursor(next);
     reply.set_has_more(next < log_.size());
     reply.set_server_clock(MakeHlc(static_cast<uint64_t>(kNow), 0));
@@ -163,6 +184,9 @@ class MiniServer {
   int requests_seen = 0;
   int fail_request = 0;  // this request (1-based) fails before the server sees it
   int drop_reply = 0;    // this request's reply is lost after the server applied it
+  bool echo = false;     // send a device's own writes back as echoes when it accepts them
+  uint64_t wrong_digest_seq = 0;  // the echo of this mutation seq carries a digest off by one
+  bool reset_next = false;        // the next request is answered reset_required
 
  private:
   void Log(const v1::RecordState& state) {
@@ -485,6 +509,63 @@ TEST_F(SyncClientTest, APageThatFailsToApplyStopsAndWhatWasSentAheadIsNotApplied
   EXPECT_EQ(transport.requests.size(), 2u);  // the third was sent ahead, its reply never read
   EXPECT_EQ(Status().cursor, 2u);            // only the first page is applied
   EXPECT_EQ(Status().records, 2u);
+}
+
+// The server echoes the device's own writes as digests. One digest is not that of the state the
+// device holds: the page stops below it, the next request (not sent ahead, though the server has
+// more) asks from there, and the record comes in full.
+TEST_F(SyncClientTest, AnEchoThatDoesNotMatchStopsThePageAndTheRecordComesInFull) {
+  LogIn();
+  MiniServer server;
+  server.echo = true;
+  server.wrong_digest_seq = 1;
+  const std::string a = AddChild("Ana");
+  const std::string b = AddChild("Beto");
+  FakeTransport transport(server.AsHandler());
+  Result<SyncSummary> s = RunSync(transport, {.pull_limit = 1});
+  ASSERT_TRUE(s.has_value()) << s.error().ToString();
+  const v1::SyncRequest first = transport.SyncRequestAt(0);
+  EXPECT_TRUE(first.accepts_echoes());
+  EXPECT_TRUE(first.accepts_uniform_stamps());
+  EXPECT_EQ(first.mutations_size(), 2);
+  // The first reply echoes seq 1 with a wrong digest: the cursor stays at 0.
+  const v1::SyncRequest second = transport.SyncRequestAt(1);
+  EXPECT_EQ(second.cursor(), 0u);
+  EXPECT_EQ(second.mutations_size(), 0);
+  EXPECT_EQ(s->pushed, 2u);
+  EXPECT_EQ(s->pulled, 2u);  // both in full from the second round on
+  EXPECT_EQ(Status().cursor, 2u);
+  EXPECT_TRUE(store().Get(v1::RECORD_TYPE_CHILD, a).has_value());
+  EXPECT_TRUE(store().Get(v1::RECORD_TYPE_CHILD, b).has_value());
+
+  // Echoes that match are neither pulled nor a reason to ask again.
+  server.wrong_digest_seq = 0;
+  AddChild("Carla");
+  const size_t before = transport.requests.size();
+  s = RunSync(transport);
+  ASSERT_TRUE(s.has_value()) << s.error().ToString();
+  EXPECT_EQ(transport.requests.size(), before + 1);
+  EXPECT_EQ(s->pushed, 1u);
+  EXPECT_EQ(s->pulled, 0u);
+  EXPECT_EQ(Status().cursor, 3u);
+}
+
+// A server restored from an older backup answers reset_required to a request that pushes
+// nothing: the cursor goes back to 0 on purpose, and the next round pulls from the start.
+TEST_F(SyncClientTest, AResetWithNothingToPushPullsAgainFromTheStart) {
+  LogIn();
+  MiniServer server;
+  server.AddRemoteChild("Rosa");
+  server.AddRemoteChild("Mateo");
+  FakeTransport transport(server.AsHandler());
+  ASSERT_TRUE(RunSync(transport).has_value());
+  ASSERT_EQ(Status().cursor, 2u);
+  server.reset_next = true;
+  Result<SyncSummary> s = RunSync(transport);
+  ASSERT_TRUE(s.has_value()) << s.error().ToString();
+  EXPECT_EQ(transport.SyncRequestAt(2).cursor(), 0u);
+  EXPECT_EQ(s->pulled, 2u);
+  EXPECT_EQ(Status().cursor, 2u);
 }
 
 TEST_F(SyncClientTest, RejectionsShowInTheRejectedList) {

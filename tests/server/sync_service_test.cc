@@ -57,6 +57,8 @@ TEST_F(SyncServiceTest, AppliesInSeqOrderAndReturnsChanges) {
   ASSERT_EQ(r.changes_size(), 2);
   EXPECT_EQ(r.changes(0).server_seq(), 1u);
   EXPECT_EQ(r.changes(1).server_seq(), 2u);
+  EXPECT_FALSE(r.changes(0).has_uniform_stamp());  // nor uniform stamps
+  EXPECT_EQ(r.echoes_size(), 0);
   EXPECT_EQ(r.next_cursor(), 2u);
   EXPECT_FALSE(r.has_more());
   EXPECT_GT(r.server_clock(), m2.hlc());

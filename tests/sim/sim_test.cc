@@ -117,6 +117,12 @@ TEST_P(SimShard, DevicesConvergeAndNothingAcknowledgedIsLost) {
       ADD_FAILURE() << Describe(run_seed, i, seed, r, failures++ < kFailuresShrunk);
     }
   }
+  // Echoes that do not match the device's state are what keeps the cursor honest: a run long
+  // enough to mean anything must have made the devices meet some.
+  if (end - begin >= 100) {
+    EXPECT_GT(totals.echoes, 0u);
+    EXPECT_GT(totals.echoes_missed, 0u);
+  }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::cout << "[ sim ] shard " << shard << ": " << totals.Line() << " seconds=" << seconds
@@ -181,10 +187,10 @@ TEST(SimRegression, WipedPhoneWritingBeforeLoginKeepsItsWrites) {
   ExpectPasses(7817527008726987032ULL, options);
 }
 
-// The server left a device's own writes out of its reply, the cursor passing them (the no-echo
-// rule): in this schedule the device's cursor passed a placement whose field 3 the server holds at
-// a newer stamp of that device than the device does. The rule is off (kSkipEchoes in
-// server/sync_service.cc) until it is shown sound; this schedule must pass before it comes back.
+// The server left a device's own writes out of its reply, the cursor passing them unchecked (the
+// no-echo rule of 2026-11-24): in this schedule the device's cursor passed a placement whose field
+// 3 the server holds at a newer stamp of that device than the device does. The rule is gone; own
+// writes now come back as digests that the device checks (SyncResponse.echoes).
 TEST(SimRegression, OwnWritesSentBackLeaveNoFieldBehindTheCursor) {
   ExpectPasses(10523592786032702744ULL);
 }

@@ -1815,8 +1815,8 @@ std::string Totals::Line() const {
   out << "schedules=" << schedules << " devices=" << devices << " steps=" << steps
       << " writes=" << writes << " (deletes=" << deletes << " restores=" << restores
       << " reassignments=" << reassignments << " refused_locally=" << local_refused << ")"
-      << " syncs=" << syncs << " (ended_by_fault=" << syncs_failed << " pages=" << pages << " echoes=" << echoes
-      << " echoes_missed=" << echoes_missed << ")"
+      << " syncs=" << syncs << " (ended_by_fault=" << syncs_failed << " pages=" << pages
+      << " echoes=" << echoes << " echoes_missed=" << echoes_missed << ")"
       << " faults=" << faults_total() << " (";
   for (int k = 0; k < kFaultKinds; ++k) {
     out << (k ? " " : "") << FaultName(static_cast<Fault>(k)) << "=" << faults[k];
