@@ -64,6 +64,7 @@ cat "$logs"/process-*.log | awk -v seconds="$seconds" '
     printf "  schedules run:   %d (%d shards), devices %d, steps %d\n", sum["schedules"], shards, sum["devices"], sum["steps"]
     printf "  writes:          %d (deletes %d, restores %d, reassignments %d, refused locally %d)\n", sum["writes"], sum["deletes"], sum["restores"], sum["reassignments"], sum["refused_locally"]
     printf "  syncs:           %d (ended by a fault %d, pages applied %d)\n", sum["syncs"], sum["ended_by_fault"], sum["pages"]
+    printf "  echoes:          %d matched the device, %d did not (the page stopped there)\n", sum["echoes"], sum["echoes_missed"]
     printf "  faults injected: %d\n", sum["faults"]
     split("drop_request drop_response duplicate delay truncate device_crash_in_sync server_crash_in_sync late_deliveries", kinds, " ")
     for (k = 1; k <= 8; k++) printf "    %-22s %d\n", kinds[k], sum[kinds[k]]
