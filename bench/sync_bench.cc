@@ -32,6 +32,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sqlite3.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/utsname.h>
@@ -49,6 +50,7 @@
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <iterator>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -274,6 +276,28 @@ class CountingProxy {
 
 // ---- The server process
 
+// CPU seconds (user + system) process `pid` has used, from fields 14 and 15 of /proc/PID/stat.
+double ProcessCpuSeconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t comm_end = stat.rfind(')');  // the command name may hold spaces
+  if (comm_end == std::string::npos) return 0;
+  std::istringstream fields(stat.substr(comm_end + 2));
+  std::string skip;
+  for (int i = 3; i < 14; ++i) fields >> skip;  // state .. cmajflt
+  double user = 0, system = 0;
+  fields >> user >> system;
+  return (user + system) / static_cast<double>(sysconf(_SC_CLK_TCK));  // NOLINT
+}
+
+// CPU seconds the calling thread has used.
+double ThreadCpuSeconds() {
+  rusage usage{};
+  getrusage(RUSAGE_THREAD, &usage);
+  auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
 class ServerProcess {
  public:
   explicit ServerProcess(const fs::path& dir)
@@ -296,6 +320,8 @@ class ServerProcess {
   void Start() {
     pid_ = fork();
     if (pid_ == 0) {
+      // Stopped with the benchmark even when it dies (Die exits without running destructors).
+      prctl(PR_SET_PDEATHSIG, SIGTERM);
       FILE* log = std::fopen(log_.c_str(), "a");
       dup2(fileno(log), 1);
       dup2(fileno(log), 2);
@@ -326,6 +352,8 @@ class ServerProcess {
   }
 
   uint16_t port() const { return port_; }
+  // CPU seconds (user + system) the server process has used so far, from /proc/PID/stat.
+  double CpuSeconds() const { return ProcessCpuSeconds(pid_); }
   std::string ca() const { return certs_ + "/ca.pem"; }
   std::string central_db() const { return data_ + "/central.db"; }
 
@@ -733,8 +761,15 @@ int Main(int argc, char** argv) {
   progress("push: syncing");
   uint64_t bytes_before = proxy.total();
   Clock::time_point start = Clock::now();
+  const double client_cpu_before = ThreadCpuSeconds(), server_cpu_before = server.CpuSeconds();
   client::SyncSummary pushed = SyncOnce(*a.transport, a.store);
   double seconds = Seconds(start);
+  // Where the push's time goes: the client's thread and the server's process, in CPU seconds.
+  // Rounds are serial, so the two add up to most of the wall time.
+  const double push_client_cpu = ThreadCpuSeconds() - client_cpu_before;
+  const double push_server_cpu = server.CpuSeconds() - server_cpu_before;
+  progress("push: client CPU " + Number(push_client_cpu) + " s, server CPU " +
+           Number(push_server_cpu) + " s, wall " + Number(seconds) + " s");
   const double push_bytes = static_cast<double>(proxy.total() - bytes_before);
   const double push_rate = static_cast<double>(pushed.pushed) / seconds;
   progress("push: " + client::SyncSummaryLine(pushed) + " in " + Number(seconds) + " s");

@@ -282,6 +282,13 @@ HttpResponse Api::Handle(const HttpRequest& request, int64_t now_ms) {
   return ErrorReply(Error::NotFound("no such endpoint: " + path));
 }
 
+// A sync of more mutations than this commits in its own transaction rather than in a group. In a
+// group each sync is a savepoint, and SQLite then copies every page the sync changes into the
+// savepoint's in-memory journal and walks that journal from its head at the end of each insert:
+// a cost that grows with the square of the sync's size (docs/performance.md, "2026-12-07"). A
+// large sync has enough rows to pay for its own fsync; the group is for the many small ones.
+constexpr int kMaxGroupedMutations = 100;
+
 std::vector<HttpResponse> Api::HandleGroup(const std::vector<const HttpRequest*>& requests,
                                            int64_t now_ms) {
   std::vector<HttpResponse> out(requests.size());
@@ -291,15 +298,30 @@ std::vector<HttpResponse> Api::HandleGroup(const std::vector<const HttpRequest*>
     const bool sync = r.method == "POST" && r.target.substr(0, r.target.find('?')) == "/v1/sync";
     (sync ? syncs : others).push_back(i);
   }
-  if (!syncs.empty()) {
+  // Large syncs commit alone, small ones together (see kMaxGroupedMutations).
+  std::vector<size_t> alone, grouped;
+  for (size_t i : syncs) {
+    const PreparedRequest* p = requests[i]->prepared.get();
+    const bool large = p != nullptr && p->decoded.ok() &&
+                       p->sync.mutations_size() > kMaxGroupedMutations;
+    (large ? alone : grouped).push_back(i);
+  }
+  if (grouped.size() == 1) {  // a group of one would only add its savepoint
+    alone.push_back(grouped.front());
+    grouped.clear();
+  }
+  for (size_t i : alone) out[i] = Handle(*requests[i], now_ms);
+  if (!grouped.empty()) {
     Result<std::unique_ptr<StoreGroup>> group = store_.BeginGroup();
-    for (size_t i : syncs) out[i] = group ? Handle(*requests[i], now_ms) : ErrorReply(group.error());
+    for (size_t i : grouped) {
+      out[i] = group ? Handle(*requests[i], now_ms) : ErrorReply(group.error());
+    }
     if (group) {
       if (Status committed = (*group)->Commit(); !committed.ok()) {
         const Error unkept = Error::Unavailable("the store could not commit (" +
                                                 committed.error().message +
                                                 "): nothing of this sync was kept; send it again");
-        for (size_t i : syncs) {
+        for (size_t i : grouped) {
           HttpResponse failed = ErrorReply(unkept);
           failed.user = std::move(out[i].user);
           failed.device = std::move(out[i].device);

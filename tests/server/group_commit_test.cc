@@ -211,6 +211,37 @@ TEST_F(ApiGroupCommitTest, WhenTheWholeTransactionIsLostNoSyncIsAcknowledged) {
   EXPECT_EQ(Count(v1::RECORD_TYPE_HOME_VISIT), static_cast<uint64_t>(kDevices));
 }
 
+TEST_F(ApiGroupCommitTest, ALargeSyncCommitsAloneAndOutlivesALostGroup) {
+  Api api(*store_, ApiOptions{});
+  // Device 0 pushes 150 visits, decoded ahead as the server does: more than a group takes, so it
+  // commits on its own. The small syncs share a group whose transaction is then lost.
+  Poison(VisitId(2, 0), "ROLLBACK");
+  std::vector<HttpRequest> group;
+  std::vector<std::vector<v1::Mutation>> pushed;
+  for (int i = 0; i < kDevices; ++i) {
+    pushed.push_back(FirstPush(i, i == 0 ? 150 : 1));
+    group.push_back(SyncRequest(i, pushed.back()));
+  }
+  api.Prepare(&group.front());
+  std::vector<HttpResponse> replies = HandleGroup(api, group);
+  ASSERT_EQ(replies[0].status, 200) << replies[0].body;
+  EXPECT_EQ(Parse(replies[0]).acked_seq(), 151u);
+  for (int i = 1; i < kDevices; ++i) EXPECT_NE(replies[i].status, 200) << "device " << i;
+  Reopen();
+  EXPECT_EQ(LastSeq(0), 151u);
+  EXPECT_EQ(Count(v1::RECORD_TYPE_CHILD), 1u);
+  EXPECT_EQ(Count(v1::RECORD_TYPE_HOME_VISIT), 150u);
+
+  // A small sync decoded ahead joins the group, and is lost with it.
+  Api again(*store_, ApiOptions{});
+  std::vector<HttpRequest> small{SyncRequest(1, pushed[1]), SyncRequest(2, pushed[2])};
+  again.Prepare(&small.front());
+  replies = HandleGroup(again, small);
+  EXPECT_EQ(replies[0].status, 503) << replies[0].body;
+  Reopen();
+  EXPECT_EQ(LastSeq(1), 0u);
+}
+
 // Runs `work` in a child process that ends with _exit, without closing the store or anything
 // else: a crash at the end of `work`.
 template <typename Work>
