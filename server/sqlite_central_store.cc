@@ -4,7 +4,10 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <array>
+#include <optional>
 #include <unordered_map>
+#include <variant>
 
 #include "common/record.h"
 #include "common/sqlite.h"
@@ -259,6 +262,74 @@ Status SetMetaValue(sql::Database& db, const char* key, int64_t value) {
   return (*s)->Run();
 }
 
+// The columns of `records` copied out of a record's state (all but type, id, state and
+// server_seq), in the order of kCopiedColumnList: first the ones some index holds, then the others.
+// Empty text is NULL, as queries expect.
+struct CopiedColumns {
+  using Value = std::variant<std::monostate, int64_t, std::string>;
+  static constexpr size_t kIndexed = 9;  // region .. from_placement
+  std::array<Value, 13> values;
+
+  bool SameIndexedValues(const CopiedColumns& other) const {
+    return std::equal(values.begin(), values.begin() + kIndexed, other.values.begin());
+  }
+};
+constexpr char kCopiedColumnList[] =
+    "region, deleted, child_id, worker, at_ms, programme, status, placement, from_placement, "
+    "family_id, at_text, due, kind";
+// Which of them are integers; the rest are text.
+constexpr std::array<bool, 13> kCopiedColumnIsInt = {false, true,  false, false, true,
+                                                     false, true,  true,  true,  false,
+                                                     false, false, true};
+
+CopiedColumns CopiedColumnsOf(const v1::RecordState& state, const std::string& region) {
+  const RecordRefs r = RefsOf(state.record());
+  auto text = [](const std::string& t) -> CopiedColumns::Value {
+    if (t.empty()) return std::monostate{};
+    return t;
+  };
+  CopiedColumns c;
+  c.values = {text(region),
+              int64_t{IsDeleted(state.record()) ? 1 : 0},
+              text(r.child_id),
+              text(r.worker),
+              r.at_ms ? CopiedColumns::Value(*r.at_ms) : CopiedColumns::Value(std::monostate{}),
+              text(r.programme),
+              int64_t{r.case_status},
+              int64_t{r.placement},
+              int64_t{r.from_placement},
+              text(r.family_id),
+              text(r.at_text),
+              text(r.due),
+              int64_t{r.visit_kind}};
+  return c;
+}
+
+CopiedColumns ReadCopiedColumns(const sql::Statement& s) {
+  CopiedColumns c;
+  for (size_t i = 0; i < c.values.size(); ++i) {
+    const int column = static_cast<int>(i);
+    if (s.ColumnIsNull(column)) {
+      c.values[i] = std::monostate{};
+    } else if (kCopiedColumnIsInt[i]) {
+      c.values[i] = s.ColumnInt(column);
+    } else {
+      c.values[i] = s.ColumnText(column);
+    }
+  }
+  return c;
+}
+
+void BindValue(sql::Statement& s, int index, const CopiedColumns::Value& v) {
+  if (const int64_t* i = std::get_if<int64_t>(&v)) {
+    s.BindInt(index, *i);
+  } else if (const std::string* t = std::get_if<std::string>(&v)) {
+    s.BindText(index, *t);
+  } else {
+    s.BindNull(index);
+  }
+}
+
 StoredRecord ReadStoredRecord(const sql::Statement& s, bool* ok) {
   StoredRecord r;
   *ok = r.state.ParseFromString(s.ColumnBlob(0));
@@ -374,47 +445,41 @@ class SqliteTransaction final : public StoreTransaction {
     if (!last) return last.error();
     const int64_t seq = *last + 1;
     VINCULO_RETURN_IF_ERROR(SetMetaValue(*db_, "last_server_seq", seq));
+    const int type = TypeOf(state.record());
+    const std::string& id = RecordId(state.record());
+    const CopiedColumns now = CopiedColumnsOf(state, region);
+
+    Result<sql::Statement*> find = db_->Cached(std::string("SELECT ") + kCopiedColumnList +
+                                               " FROM records WHERE type = ?1 AND id = ?2");
+    if (!find) return find.error();
+    (*find)->BindInt(1, type).BindText(2, id);
+    Result<bool> found = (*find)->Step();
+    if (!found) return found.error();
+    std::optional<CopiedColumns> before;
+    if (*found) before = ReadCopiedColumns(**find);
+    (*find)->Reset();
+
+    // SQLite rewrites every index holding a column an UPDATE sets, changed or not: an edit that
+    // leaves the indexed columns as they were (notes, the next visit's date: most edits) sets only
+    // the others, and so rewrites two indexes (server_seq's) instead of ten.
+    const bool narrow = before && before->SameIndexedValues(now);
     Result<sql::Statement*> s = db_->Cached(
-        "INSERT INTO records (type, id, state, region, deleted, child_id, family_id, worker, "
-        "at_ms, at_text, due, kind, status, placement, from_placement, programme, server_seq) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17) "
-        "ON CONFLICT (type, id) DO UPDATE SET state = excluded.state, region = excluded.region, "
-        "deleted = excluded.deleted, child_id = excluded.child_id, "
-        "family_id = excluded.family_id, worker = excluded.worker, at_ms = excluded.at_ms, "
-        "at_text = excluded.at_text, due = excluded.due, kind = excluded.kind, "
-        "status = excluded.status, placement = excluded.placement, "
-        "from_placement = excluded.from_placement, programme = excluded.programme, "
-        "server_seq = excluded.server_seq");
+        !before ? "INSERT INTO records (type, id, state, server_seq, region, deleted, child_id, "
+                  "worker, at_ms, programme, status, placement, from_placement, family_id, "
+                  "at_text, due, kind) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
+                  "?12, ?13, ?14, ?15, ?16, ?17)"
+        : narrow ? "UPDATE records SET state = ?3, server_seq = ?4, family_id = ?14, "
+                   "at_text = ?15, due = ?16, kind = ?17 WHERE type = ?1 AND id = ?2"
+                 : "UPDATE records SET state = ?3, server_seq = ?4, region = ?5, deleted = ?6, "
+                   "child_id = ?7, worker = ?8, at_ms = ?9, programme = ?10, status = ?11, "
+                   "placement = ?12, from_placement = ?13, family_id = ?14, at_text = ?15, "
+                   "due = ?16, kind = ?17 WHERE type = ?1 AND id = ?2");
     if (!s) return s.error();
-    const RecordRefs refs = RefsOf(state.record());
-    auto text_or_null = [&](int index, const std::string& text) {
-      if (text.empty()) {
-        (*s)->BindNull(index);
-      } else {
-        (*s)->BindText(index, text);
-      }
-    };
-    (*s)->BindInt(1, TypeOf(state.record()))
-        .BindText(2, RecordId(state.record()))
-        .BindBlob(3, state.SerializeAsString())
-        .BindText(4, region)
-        .BindInt(5, IsDeleted(state.record()) ? 1 : 0);
-    text_or_null(6, refs.child_id);
-    text_or_null(7, refs.family_id);
-    text_or_null(8, refs.worker);
-    if (refs.at_ms) {
-      (*s)->BindInt(9, *refs.at_ms);
-    } else {
-      (*s)->BindNull(9);
+    (*s)->BindInt(1, type).BindText(2, id).BindBlob(3, state.SerializeAsString()).BindInt(4, seq);
+    for (size_t i = 0; i < now.values.size(); ++i) {
+      if (narrow && i < CopiedColumns::kIndexed) continue;  // not in the statement
+      BindValue(**s, static_cast<int>(5 + i), now.values[i]);
     }
-    text_or_null(10, refs.at_text);
-    text_or_null(11, refs.due);
-    (*s)->BindInt(12, refs.visit_kind)
-        .BindInt(13, refs.case_status)
-        .BindInt(14, refs.placement)
-        .BindInt(15, refs.from_placement);
-    text_or_null(16, refs.programme);
-    (*s)->BindInt(17, seq);
     VINCULO_RETURN_IF_ERROR((*s)->Run());
     return static_cast<uint64_t>(seq);
   }

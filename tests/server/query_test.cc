@@ -661,5 +661,98 @@ TEST(LatestVisitTriggers, AgreeWithAFullScanOverRandomSaves) {
   }
 }
 
+// SaveRecord updates only the columns an edit can have changed when no indexed one did (a narrow
+// UPDATE): over random saves of visits and children, some changing only notes, due dates and kinds,
+// others their time, child, worker, deletion, status or region, every row's columns stay what its
+// state says, and no stale value survives a narrow update.
+TEST(SaveRecord, ColumnsFollowTheStateThroughNarrowAndFullUpdates) {
+  TempDir dir;
+  std::unique_ptr<CentralStore> store = NewCentralStore(dir);
+  std::mt19937_64 rng(0x5a7e);
+  auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<uint64_t>(n)); };
+  Result<sql::Database> db = sql::Database::Open(dir / "data/central.db");
+  ASSERT_TRUE(db.has_value());
+  const char* const kRegions[] = {"Cusco", "Lima"};
+  const char* const kWorkers[] = {"ana", "beto"};
+  std::map<std::string, v1::RecordState> last;  // by id
+  std::map<std::string, std::string> regions;    // by id: the region it was last saved in
+  for (int step = 0; step < 2000; ++step) {
+    const bool child = pick(3) == 0;
+    const std::string id = child ? Id(1 + pick(4)) : Id(100 + pick(10));
+    v1::RecordState state = last.count(id) ? last[id] : v1::RecordState();
+    const bool narrow = last.count(id) && pick(2) == 0;  // only the columns no index holds
+    if (child) {
+      v1::Child* c = state.mutable_record()->mutable_child();
+      c->set_id(id);
+      c->set_given_name("Lucía");
+      if (!narrow) {
+        c->set_region(kRegions[pick(2)]);
+        c->set_assigned_worker(kWorkers[pick(2)]);
+        c->set_status(static_cast<v1::CaseStatus>(1 + pick(3)));
+        c->set_placement(static_cast<v1::Placement>(1 + pick(3)));
+        c->set_programme(pick(2) ? "acogimiento" : "");
+        c->set_deleted(pick(5) == 0);
+      }
+      c->set_family_id(pick(2) ? Id(900 + pick(3)) : "");
+    } else {
+      v1::HomeVisit* v = state.mutable_record()->mutable_home_visit();
+      v->set_id(id);
+      if (!narrow) {
+        v->set_child_id(Id(1 + pick(4)));
+        v->set_worker(kWorkers[pick(2)]);
+        v->set_visited_at("2026-05-2" + std::to_string(pick(4)) + "T10:00:00Z");
+        v->set_deleted(pick(5) == 0);
+      }
+      v->set_kind(static_cast<v1::VisitKind>(1 + pick(3)));
+      v->set_next_visit_due(pick(3) ? "2026-06-0" + std::to_string(1 + pick(9)) : "");
+      v->set_family_id(pick(2) ? Id(900 + pick(3)) : "");
+    }
+    const std::string region = child || !narrow ? kRegions[pick(2)] : "";
+    auto txn = store->Begin();
+    ASSERT_TRUE(txn.has_value());
+    // A narrow edit of a visit keeps its region, as an edit that moves nothing does.
+    std::string stored_region = region;
+    if (!child && narrow) {
+      Result<std::optional<StoredRecord>> before = (*txn)->LoadRecord(v1::RECORD_TYPE_HOME_VISIT, id);
+      ASSERT_TRUE(before.has_value() && before->has_value());
+      stored_region = (*before)->region;
+    }
+    ASSERT_TRUE((*txn)->SaveRecord(state, stored_region).has_value());
+    ASSERT_TRUE((*txn)->Commit().ok());
+    last[id] = state;
+    regions[id] = stored_region;
+
+    // Every row, as stored, against the columns its state gives.
+    Result<sql::Statement> rows = db->Prepare(
+        "SELECT state, region, deleted, child_id, family_id, worker, at_ms, at_text, due, kind, "
+        "status, placement, from_placement, programme FROM records");
+    ASSERT_TRUE(rows.has_value());
+    for (;;) {
+      Result<bool> row = rows->Step();
+      ASSERT_TRUE(row.has_value());
+      if (!*row) break;
+      v1::RecordState saved;
+      ASSERT_TRUE(saved.ParseFromString(rows->ColumnBlob(0)));
+      const RecordRefs r = RefsOf(saved.record());
+      auto text = [&](int column) { return rows->ColumnIsNull(column) ? "" : rows->ColumnText(column); };
+      const std::string where = "step " + std::to_string(step) + ", record " + RecordId(saved.record());
+      EXPECT_EQ(text(1), regions[RecordId(saved.record())]) << where;
+      EXPECT_EQ(rows->ColumnInt(2), IsDeleted(saved.record()) ? 1 : 0) << where;
+      EXPECT_EQ(text(3), r.child_id) << where;
+      EXPECT_EQ(text(4), r.family_id) << where;
+      EXPECT_EQ(text(5), r.worker) << where;
+      EXPECT_EQ(rows->ColumnIsNull(6) ? std::optional<int64_t>() : rows->ColumnInt(6), r.at_ms) << where;
+      EXPECT_EQ(text(7), r.at_text) << where;
+      EXPECT_EQ(text(8), r.due) << where;
+      EXPECT_EQ(rows->ColumnInt(9), r.visit_kind) << where;
+      EXPECT_EQ(rows->ColumnInt(10), r.case_status) << where;
+      EXPECT_EQ(rows->ColumnInt(11), r.placement) << where;
+      EXPECT_EQ(rows->ColumnInt(12), r.from_placement) << where;
+      EXPECT_EQ(text(13), r.programme) << where;
+    }
+    if (::testing::Test::HasFailure()) return;
+  }
+}
+
 }  // namespace
 }  // namespace vinculo::server
