@@ -169,6 +169,7 @@ std::string RequestBody(SimDevice& d, const std::vector<v1::Record>& records, in
   // stamp per record. The simulated device does not check the digests; the server's work is the
   // same.
   request.set_accepts_echoes(true);
+  request.set_accepts_echo_pages(true);
   request.set_accepts_uniform_stamps(true);
   for (const v1::Record& r : records) *request.add_mutations() = NewRecord(d, r, now_ms);
   request.set_clock(d.clock.last());

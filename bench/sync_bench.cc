@@ -287,14 +287,16 @@ double ProcessCpuSeconds(pid_t pid) {
   for (int i = 3; i < 14; ++i) fields >> skip;  // state .. cmajflt
   double user = 0, system = 0;
   fields >> user >> system;
-  return (user + system) / static_cast<double>(sysconf(_SC_CLK_TCK));  // NOLINT
+  return (user + system) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 // CPU seconds the calling thread has used.
 double ThreadCpuSeconds() {
   rusage usage{};
   getrusage(RUSAGE_THREAD, &usage);
-  auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+  auto seconds = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+  };
   return seconds(usage.ru_utime) + seconds(usage.ru_stime);
 }
 

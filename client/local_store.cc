@@ -5,6 +5,7 @@
 
 #include "client/store_schema.h"
 #include "common/civil_time.h"
+#include "common/echoes.h"
 #include "common/hlc.h"
 #include "common/merge.h"
 #include "common/record.h"
@@ -566,35 +567,62 @@ Result<PullSummary> LocalStore::ApplySyncResponse(
                            "; refusing to move back");
   }
   // Echoes must lie in this page, ascending: an unmatched one sets the cursor just below it.
+  Result<std::vector<EchoEntry>> echoes = EchoesOf(response);
+  if (!echoes) return echoes.error();
   uint64_t last_echo = device->cursor;
-  for (const v1::Echo& e : response.echoes()) {
-    if (response.reset_required() || e.server_seq() <= last_echo ||
-        e.server_seq() > response.next_cursor()) {
-      return Error::DataLoss("the server's echo at server_seq " + std::to_string(e.server_seq()) +
+  for (const EchoEntry& e : *echoes) {
+    if (response.reset_required() || e.server_seq <= last_echo ||
+        e.server_seq > response.next_cursor()) {
+      return Error::DataLoss("the server's echo at server_seq " + std::to_string(e.server_seq) +
                              " is not in ascending order inside the page (" +
                              std::to_string(device->cursor) + ", " +
                              std::to_string(response.next_cursor()) + "]; refusing the reply");
     }
-    last_echo = e.server_seq();
+    last_echo = e.server_seq;
   }
   PullSummary summary;
 
-  // The record each echo names, found through the outbox entry of its mutation before the
-  // acknowledged entries leave the outbox; nullopt when the entry is gone.
-  std::vector<std::optional<std::pair<v1::RecordType, std::string>>> echoed;
-  echoed.reserve(static_cast<size_t>(response.echoes_size()));
-  for (const v1::Echo& e : response.echoes()) {
+  // The state this device holds of the record each echo names, found through the outbox entry of
+  // its mutation before the acknowledged entries leave the outbox; nullopt when the entry or the
+  // record is gone. Each echo's record is in no other entry of the page (the feed names a record
+  // once), so these are the states the echoes are checked against.
+  std::vector<std::optional<v1::RecordState>> echoed_held;
+  echoed_held.reserve(echoes->size());
+  for (const EchoEntry& e : *echoes) {
     Result<sql::Statement*> find = db.Cached("SELECT type, record_id FROM outbox WHERE seq = ?1");
     if (!find) return find.error();
-    (*find)->BindInt(1, static_cast<int64_t>(e.mutation_seq()));
+    (*find)->BindInt(1, static_cast<int64_t>(e.mutation_seq));
     Result<bool> found = (*find)->Step();
     if (!found) return found.error();
-    echoed.emplace_back();
+    echoed_held.emplace_back();
     if (*found) {
-      echoed.back().emplace(static_cast<v1::RecordType>((*find)->ColumnInt(0)),
-                            std::string((*find)->ColumnText(1)));
+      const auto type = static_cast<v1::RecordType>((*find)->ColumnInt(0));
+      const std::string id = (*find)->ColumnText(1);
+      (*find)->Reset();
+      Result<std::optional<v1::RecordState>> loaded = impl_->LoadState(type, id);
+      if (!loaded) return loaded.error();
+      echoed_held.back() = std::move(*loaded);
+    } else {
+      (*find)->Reset();
     }
-    (*find)->Reset();
+  }
+  // An echo page matches whole or not at all; single echoes one by one.
+  std::vector<bool> matched(echoes->size(), false);
+  if (response.has_echo_page()) {
+    std::vector<uint64_t> digests;
+    digests.reserve(echoed_held.size());
+    for (const std::optional<v1::RecordState>& state : echoed_held) {
+      if (!state) break;
+      digests.push_back(StateDigest(*state));
+    }
+    if (digests.size() == echoed_held.size() &&
+        EchoPageDigest(digests) == response.echo_page().digest()) {
+      matched.assign(echoed_held.size(), true);
+    }
+  } else {
+    for (size_t i = 0; i < echoed_held.size(); ++i) {
+      matched[i] = echoed_held[i] && StateDigest(*echoed_held[i]) == (*echoes)[i].state_digest;
+    }
   }
 
   // Rejected mutations leave the outbox for the rejected list (and are undone locally below); the
@@ -646,32 +674,22 @@ Result<PullSummary> LocalStore::ApplySyncResponse(
   // within one page must end up present.
   uint64_t cursor = response.next_cursor();
   int ci = 0, ei = 0, hi = 0;
-  while (ci < response.changes_size() || ei < response.evictions_size() ||
-         hi < response.echoes_size()) {
+  const int echo_count = static_cast<int>(echoes->size());
+  while (ci < response.changes_size() || ei < response.evictions_size() || hi < echo_count) {
     const bool has_change = ci < response.changes_size();
     const bool has_eviction = ei < response.evictions_size();
-    const bool has_echo = hi < response.echoes_size();
-    const uint64_t echo_seq = has_echo ? response.echoes(hi).server_seq() : 0;
+    const bool has_echo = hi < echo_count;
+    const uint64_t echo_seq = has_echo ? (*echoes)[static_cast<size_t>(hi)].server_seq : 0;
     const bool take_echo =
         has_echo && (!has_change || echo_seq < response.changes(ci).server_seq()) &&
         (!has_eviction || echo_seq < response.evictions(ei).server_seq());
     if (take_echo) {
-      const v1::Echo& e = response.echoes(hi);
-      const auto& record = echoed[static_cast<size_t>(hi)];
-      ++hi;
-      std::optional<v1::RecordState> held;
-      if (record) {
-        Result<std::optional<v1::RecordState>> loaded =
-            impl_->LoadState(record->first, record->second);
-        if (!loaded) return loaded.error();
-        held = std::move(*loaded);
-      }
-      if (held && StateDigest(*held) == e.state_digest()) {
+      if (matched[static_cast<size_t>(hi++)]) {
         ++summary.echoes;
         continue;
       }
       // Not what the server holds: stop here; the next round sends the record in full.
-      cursor = std::max(device->cursor, e.server_seq() - 1);
+      cursor = std::max(device->cursor, echo_seq - 1);
       summary.more = true;
       break;
     }

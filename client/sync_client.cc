@@ -327,6 +327,7 @@ Result<SyncSummary> Sync(Transport& transport, LocalStore& store, const SyncOpti
       request.set_limit(options.pull_limit);
       request.set_clock(device_clock(status->hlc));
       request.set_accepts_echoes(true);
+      request.set_accepts_echo_pages(true);
       request.set_accepts_uniform_stamps(true);
       reply = SendWithRetries(transport, post(request), options.retry);
     }

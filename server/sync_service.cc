@@ -4,6 +4,7 @@
 #include <unordered_map>
 
 #include "common/civil_time.h"
+#include "common/echoes.h"
 #include "common/hlc.h"
 #include "common/merge.h"
 #include "common/record.h"
@@ -335,16 +336,16 @@ Result<v1::SyncResponse> SyncService::Sync(const Principal& who, const v1::SyncR
   response.set_has_more(feed->size() > page);
   if (feed->size() > page) feed->pop_back();
   uint64_t next_cursor = request.cursor();
+  std::vector<EchoEntry> echoed;
   for (FeedEntry& e : *feed) {
     next_cursor = e.server_seq;
     // The device's own writes of this request, which it most likely holds already: their digest.
     auto echo = std::lower_bound(echoes.begin(), echoes.end(),
                                  std::make_pair(e.server_seq, uint64_t{0}));
     if (e.state && echo != echoes.end() && echo->first == e.server_seq) {
-      v1::Echo* sent = response.add_echoes();
-      sent->set_server_seq(e.server_seq);
-      sent->set_mutation_seq(echo->second);
-      sent->set_state_digest(StateDigest(*e.state));
+      echoed.push_back({.server_seq = e.server_seq,
+                        .mutation_seq = echo->second,
+                        .state_digest = StateDigest(*e.state)});
       continue;
     }
     if (e.state) {
@@ -361,6 +362,16 @@ Result<v1::SyncResponse> SyncService::Sync(const Principal& who, const v1::SyncR
       eviction->set_server_seq(e.server_seq);
       eviction->set_type(e.evicted_type);
       eviction->set_record_id(e.evicted_id);
+    }
+  }
+  if (request.accepts_echo_pages() && !echoed.empty()) {
+    *response.mutable_echo_page() = PackEchoPage(echoed);
+  } else {
+    for (const EchoEntry& e : echoed) {
+      v1::Echo* sent = response.add_echoes();
+      sent->set_server_seq(e.server_seq);
+      sent->set_mutation_seq(e.mutation_seq);
+      sent->set_state_digest(*e.state_digest);
     }
   }
   response.set_next_cursor(next_cursor);

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "common/echoes.h"
 #include "common/merge.h"
 #include "common/record.h"
 #include "common/sqlite.h"
@@ -401,6 +402,65 @@ TEST_F(LocalStoreTest, EchoesPassTheCursorOnlyWhenTheDigestMatchesTheStateHeld) 
   ASSERT_TRUE(applied.has_value()) << applied.error().ToString();
   EXPECT_EQ(applied->cursor, 8u);
   EXPECT_TRUE(applied->more);
+}
+
+// The same echoes as one page under one digest (SyncResponse.echo_page): the page matches whole,
+// and a page with one record the device does not hold as the server does stops at its first echo,
+// even where the others match, since one digest cannot say which record differs.
+TEST_F(LocalStoreTest, AnEchoPageMatchesWholeOrStopsAtItsFirstEcho) {
+  LocalStore store = NewStore();
+  const std::string a = *store.Add(Child("Ana"), kNow);
+  const std::string b = *store.Add(Child("Beto"), kNow);
+  const v1::RecordState held_a = *store.Get(v1::RECORD_TYPE_CHILD, a);
+  const v1::RecordState held_b = *store.Get(v1::RECORD_TYPE_CHILD, b);
+  v1::RecordState server_b = held_b;
+  server_b.mutable_record()->mutable_child()->set_family_name("Mamani");
+  const v1::RecordState theirs = RemoteChild(1, 10);
+  const std::string their_id = RecordId(theirs.record());
+
+  auto page = [&](const v1::RecordState& second) {
+    v1::SyncResponse r;
+    r.set_acked_seq(0);  // nothing leaves the outbox: each reply can be tried on the same store
+    *r.mutable_echo_page() = PackEchoPage(
+        {{.server_seq = 4, .mutation_seq = 1, .state_digest = StateDigest(held_a)},
+         {.server_seq = 6, .mutation_seq = 2, .state_digest = StateDigest(second)}});
+    v1::Change* change = r.add_changes();
+    change->set_server_seq(5);
+    *change->mutable_state() = theirs;
+    r.set_next_cursor(7);
+    return r;
+  };
+  // b differs: nothing from the first echo (seq 4) on is applied, and the cursor stays at 3.
+  Result<PullSummary> applied = store.ApplySyncResponse(page(server_b), kNow + 1);
+  ASSERT_TRUE(applied.has_value()) << applied.error().ToString();
+  EXPECT_EQ(applied->echoes, 0u);
+  EXPECT_EQ(applied->changes, 0u);
+  EXPECT_EQ(applied->cursor, 3u);
+  EXPECT_TRUE(applied->more);
+  EXPECT_EQ(store.Get(v1::RECORD_TYPE_CHILD, their_id).error().code, ErrorCode::kNotFound);
+
+  // Both as held: the page passes whole, with the change between the echoes applied.
+  applied = store.ApplySyncResponse(page(held_b), kNow + 2);
+  ASSERT_TRUE(applied.has_value()) << applied.error().ToString();
+  EXPECT_EQ(applied->echoes, 2u);
+  EXPECT_EQ(applied->changes, 1u);
+  EXPECT_EQ(applied->cursor, 7u);
+  EXPECT_FALSE(applied->more);
+  EXPECT_TRUE(store.Get(v1::RECORD_TYPE_CHILD, their_id).has_value());
+
+  // A page whose lists disagree, or that comes beside single echoes, is refused whole.
+  v1::SyncResponse uneven = page(held_b);
+  uneven.set_next_cursor(9);
+  uneven.mutable_echo_page()->add_server_seq_steps(1);
+  v1::SyncResponse both = page(held_b);
+  both.set_next_cursor(9);
+  both.add_echoes()->set_server_seq(8);
+  for (const v1::SyncResponse& bad : {uneven, both}) {
+    Result<PullSummary> refused = store.ApplySyncResponse(bad, kNow + 3);
+    ASSERT_FALSE(refused.has_value()) << bad.ShortDebugString();
+    EXPECT_EQ(refused.error().code, ErrorCode::kDataLoss);
+    EXPECT_EQ(store.ReadStatus()->cursor, 7u);
+  }
 }
 
 // An echo outside the page it comes in, out of order, or with a reset would move the cursor where

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/echoes.h"
 #include "common/state_digest.h"
 #include "common/uniform_stamp.h"
 #include "tests/server/server_test_util.h"
@@ -100,6 +101,41 @@ TEST_F(SyncServiceTest, OwnWritesComeBackAsDigestsWhenTheDeviceAcceptsEchoes) {
   EXPECT_EQ(r->echoes_size(), 0);
   ASSERT_EQ(r->changes_size(), 1);
   EXPECT_EQ(r->changes(0).state().record().child().given_name(), "Lucía Inés");
+}
+
+// A device that accepts echo pages gets the same echoes as one page: the seqs as steps, and one
+// digest over the states it holds, in order.
+TEST_F(SyncServiceTest, OwnWritesComeBackAsOnePageWhenTheDeviceAcceptsEchoPages) {
+  v1::SyncRequest request;
+  request.set_device_id(ana_.device_id);
+  request.set_accepts_echoes(true);
+  request.set_accepts_echo_pages(true);
+  *request.add_mutations() = a_.Create(ChildRecord(Id(1), "Lucía", "Cusco"), kNow);
+  *request.add_mutations() = a_.Create(VisitRecord(Id(2), Id(1)), kNow);
+  *request.add_mutations() = a_.Create(VisitRecord(Id(3), Id(1)), kNow);
+  Result<v1::SyncResponse> r = service_.Sync(ana_, request, kNow);
+  ASSERT_TRUE(r.has_value()) << r.error().ToString();
+  EXPECT_EQ(r->changes_size(), 0);
+  EXPECT_EQ(r->echoes_size(), 0);
+  ASSERT_TRUE(r->has_echo_page());
+  Result<std::vector<EchoEntry>> echoes = EchoesOf(*r);
+  ASSERT_TRUE(echoes.has_value()) << echoes.error().ToString();
+  ASSERT_EQ(echoes->size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ((*echoes)[i].server_seq, i + 1);
+    EXPECT_EQ((*echoes)[i].mutation_seq, i + 1);
+  }
+  EXPECT_EQ(r->echo_page().digest(),
+            EchoPageDigest({StateDigest(a_.states[Id(1)]), StateDigest(a_.states[Id(2)]),
+                            StateDigest(a_.states[Id(3)])}));
+  EXPECT_EQ(r->next_cursor(), 3u);
+
+  // A pull with nothing of its own making carries no page at all.
+  request.clear_mutations();
+  request.set_cursor(3);
+  r = service_.Sync(ana_, request, kNow + 1);
+  ASSERT_TRUE(r.has_value()) << r.error().ToString();
+  EXPECT_FALSE(r->has_echo_page());
 }
 
 // A device that accepts uniform stamps gets a record created in one write with its stamp once;

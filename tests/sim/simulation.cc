@@ -17,6 +17,7 @@
 
 #include "client/local_store.h"
 #include "client/sync_client.h"
+#include "common/echoes.h"
 #include "common/hlc.h"
 #include "common/merge.h"
 #include "common/record.h"
@@ -1124,24 +1125,49 @@ void World::OnExchange(int d, const client::HttpRequest& request, const server::
     // The device learns what the page holds up to its first echo that does not match the state
     // the device holds (it stops the page there: LocalStore::ApplySyncResponse).
     uint64_t learned_below = UINT64_MAX;
-    for (const v1::Echo& e : got.echoes()) {
-      auto write = write_index_.find({d, e.mutation_seq()});
+    Result<std::vector<EchoEntry>> echoes = EchoesOf(got);
+    if (!echoes) {
+      Fail("echo", dev.label + ": " + echoes.error().message);
+      return;
+    }
+    // What the device holds of each echoed record (nullopt: it holds nothing).
+    std::vector<Key> keys;
+    std::vector<std::optional<uint64_t>> held;
+    for (const EchoEntry& e : *echoes) {
+      auto write = write_index_.find({d, e.mutation_seq});
       if (write == write_index_.end()) {
-        Fail("echo", dev.label + ": an echo names seq " + std::to_string(e.mutation_seq()) +
+        Fail("echo", dev.label + ": an echo names seq " + std::to_string(e.mutation_seq) +
                          ", which the device never wrote");
         return;
       }
-      const Key& key = writes_[write->second].key;
-      Result<v1::RecordState> held =
-          dev.store->Get(static_cast<v1::RecordType>(key.first), key.second, true);
-      if (held && StateDigest(*held) == e.state_digest()) {
-        dev.pending_knowledge.emplace_back(key, log_[key].size());
-        ++totals_.echoes;
-      } else {
-        learned_below = e.server_seq();
-        ++totals_.echoes_missed;
-        break;
+      keys.push_back(writes_[write->second].key);
+      Result<v1::RecordState> state =
+          dev.store->Get(static_cast<v1::RecordType>(keys.back().first), keys.back().second, true);
+      held.push_back(state ? std::optional<uint64_t>(StateDigest(*state)) : std::nullopt);
+    }
+    // A page of echoes matches whole or stops at its first echo; single echoes one by one.
+    size_t matched = 0;
+    if (got.has_echo_page()) {
+      std::vector<uint64_t> digests;
+      for (const std::optional<uint64_t>& h : held) {
+        if (h) digests.push_back(*h);
       }
+      if (digests.size() == held.size() && EchoPageDigest(digests) == got.echo_page().digest()) {
+        matched = held.size();
+      }
+    } else {
+      while (matched < held.size() && held[matched] &&
+             held[matched] == (*echoes)[matched].state_digest) {
+        ++matched;
+      }
+    }
+    for (size_t i = 0; i < matched; ++i) {
+      dev.pending_knowledge.emplace_back(keys[i], log_[keys[i]].size());
+    }
+    totals_.echoes += matched;
+    if (matched < echoes->size()) {
+      learned_below = (*echoes)[matched].server_seq;
+      ++totals_.echoes_missed;
     }
     for (const v1::Change& c : got.changes()) {
       if (c.server_seq() > learned_below) break;
@@ -1157,7 +1183,7 @@ void World::OnExchange(int d, const client::HttpRequest& request, const server::
       std::to_string(sent.cursor()) + "; applied [" + applied_text + " ] refused [" + refused_text +
       " ]" + (retold_text.empty() ? "" : " retold [" + retold_text + " ]") + " acked " +
       std::to_string(got.acked_seq()) + ", " + std::to_string(got.changes_size()) + " changes " +
-      std::to_string(got.evictions_size()) + " evictions " + std::to_string(got.echoes_size()) +
+      std::to_string(got.evictions_size()) + " evictions " + std::to_string(got.echoes_size() + got.echo_page().server_seq_steps_size()) +
       " echoes -> cursor " +
       std::to_string(got.next_cursor()) + (got.has_more() ? " (more)" : "") +
       (got.conflicts() ? ", conflicts " + std::to_string(got.conflicts()) : "") +

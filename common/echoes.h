@@ -1,0 +1,34 @@
+#pragma once
+// Echoes (docs/protocol.md 11.4): the device's own writes of a request, answered with digests of
+// the server's states instead of the states. A reply carries them in one of two forms, each Echo
+// with its own digest (SyncResponse.echoes) or all of them under one digest (echo_page); this
+// packs and unpacks both, so that the device and the server read them alike. Pure: no I/O.
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "common/result.h"
+#include "vinculo/v1/sync.pb.h"
+
+namespace vinculo {
+
+struct EchoEntry {
+  uint64_t server_seq = 0;
+  uint64_t mutation_seq = 0;
+  std::optional<uint64_t> state_digest;  // unset in an EchoPage: its digest covers them all
+};
+
+// The digest of a page of echoes: the first 8 bytes (big-endian) of SHA-256 over each state's
+// StateDigest as 8 big-endian bytes, in order. ON THE WIRE.
+uint64_t EchoPageDigest(const std::vector<uint64_t>& state_digests);
+
+// Packs `echoes` (with their digests, ascending by server_seq and by mutation_seq) into an
+// EchoPage.
+v1::EchoPage PackEchoPage(const std::vector<EchoEntry>& echoes);
+
+// The echoes of `response` in order: its `echoes`, or its `echo_page` unpacked. DataLoss when the page's two lists differ in length, a step is 0, a sum
+// overflows, or the reply carries both forms.
+Result<std::vector<EchoEntry>> EchoesOf(const v1::SyncResponse& response);
+
+}  // namespace vinculo
