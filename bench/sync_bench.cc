@@ -847,11 +847,12 @@ int Main(int argc, char** argv) {
                          int rounds, std::vector<double>* ms, double* bytes, uint64_t* records) {
     size_t next_mine = 0, next_other = ids.size() / 2;
     double client_cpu = 0, server_cpu = 0;  // during this device's syncs
+    double up_bytes = 0;                    // of *bytes, those from this device to the server
     for (int r = 0; r < rounds; ++r) {
       EditVisits(other.store, maker, ids, &next_other, kEditsPerSide);
       SyncOnce(*other.transport, other.store);
       EditVisits(mine.store, maker, ids, &next_mine, kEditsPerSide);
-      const uint64_t before = proxy.total();
+      const uint64_t before = proxy.total(), up_before = proxy.up();
       const Clock::time_point t = Clock::now();
       const double client_before = ThreadCpuSeconds(), server_before = server.CpuSeconds();
       client::SyncSummary s = SyncOnce(*mine.transport, mine.store);
@@ -859,11 +860,14 @@ int Main(int argc, char** argv) {
       client_cpu += ThreadCpuSeconds() - client_before;
       server_cpu += server.CpuSeconds() - server_before;
       *bytes += static_cast<double>(proxy.total() - before);
+      up_bytes += static_cast<double>(proxy.up() - up_before);
       *records += s.pushed + s.pulled;
     }
     const double per_round_ms = 1000.0 / std::max(rounds, 1);
     progress("incremental: client CPU " + Number(client_cpu * per_round_ms) + " ms, server CPU " +
-             Number(server_cpu * per_round_ms) + " ms a round (the server's in 10 ms ticks)");
+             Number(server_cpu * per_round_ms) + " ms a round (the server's in 10 ms ticks); " +
+             Number(up_bytes / std::max(rounds, 1)) + " bytes up and " +
+             Number((*bytes - up_bytes) / std::max(rounds, 1)) + " down a round");
   };
   std::vector<double> round_ms;
   double inc_bytes = 0;
