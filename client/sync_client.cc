@@ -190,7 +190,7 @@ bool CanSendAhead(const v1::SyncRequest& request, const v1::SyncResponse& respon
   if (!response.has_more() || response.reset_required()) return false;
   // An echo that does not match stops the page below next_cursor: the cursor is known only once
   // the page is applied.
-  if (response.echoes_size() > 0) return false;
+  if (response.echoes_size() > 0 || response.has_echo_page()) return false;
   // A page that did not move the cursor may be a server stuck in a loop: the loop stops on it.
   if (response.next_cursor() <= request.cursor()) return false;
   if (static_cast<size_t>(request.mutations_size()) >= options.push_batch) return false;
@@ -370,6 +370,12 @@ Result<SyncSummary> Sync(Transport& transport, LocalStore& store, const SyncOpti
         response, now_ms(),
         [&](const PullSummary& page) { return SyncSummaryLine(add_page(summary, page)); });
     if (!applied) return AfterRounds(applied.error(), summary);
+    if (ahead && applied->cursor != ahead->request.cursor()) {
+      // The page stopped short of next_cursor, so the request sent ahead asked from the wrong
+      // place: applying its reply would skip what lies between. It is dropped unread (the next
+      // exchange discards its reply) and the next round asks from the cursor applied.
+      ahead.reset();
+    }
     summary = add_page(summary, *applied);
     recorded = applied->result_recorded;
     if (options.on_progress) {

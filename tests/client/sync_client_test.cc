@@ -8,6 +8,7 @@
 #include <map>
 #include <set>
 
+#include "common/echoes.h"
 #include "common/merge.h"
 #include "common/record.h"
 #include "common/state_digest.h"
@@ -149,6 +150,7 @@ class MiniServer {
     reply.set_acked_seq(applied_seq);
     const uint64_t limit = sync.limit() == 0 ? 1000 : sync.limit();
     uint64_t next = sync.cursor();
+    std::vector<EchoEntry> echoed;
     while (next < log_.size() && next - sync.cursor() < limit) {
       const v1::Change& change = log_[next++];
       auto own = echoes.find(change.server_seq());
@@ -156,10 +158,20 @@ class MiniServer {
         *reply.add_changes() = change;
         continue;
       }
-      v1::Echo* e = reply.add_echoes();
-      e->set_server_seq(change.server_seq());
-      e->set_mutation_seq(own->second);
-      e->set_state_digest(StateDigest(change.state()) ^ (own->second == wrong_digest_seq));
+      echoed.push_back({.server_seq = change.server_seq(),
+                        .mutation_seq = own->second,
+                        .state_digest = StateDigest(change.state()) ^
+                                        (own->second == wrong_digest_seq)});
+    }
+    if (sync.accepts_echo_pages() && !single_echoes && !echoed.empty()) {
+      *reply.mutable_echo_page() = PackEchoPage(echoed);
+    } else {
+      for (const EchoEntry& entry : echoed) {
+        v1::Echo* e = reply.add_echoes();
+        e->set_server_seq(entry.server_seq);
+        e->set_mutation_seq(entry.mutation_seq);
+        e->set_state_digest(*entry.state_digest);
+      }
     }
     reply.set_next_cursor(next);
     reply.set_has_more(next < log_.size());
@@ -186,6 +198,7 @@ class MiniServer {
   int drop_reply = 0;    // this request's reply is lost after the server applied it
   bool echo = false;     // send a device's own writes back as echoes when it accepts them
   uint64_t wrong_digest_seq = 0;  // the echo of this mutation seq carries a digest off by one
+  bool single_echoes = false;     // each echo with its digest even to a device that takes pages
   bool reset_next = false;        // the next request is answered reset_required
 
  private:
@@ -514,11 +527,18 @@ TEST_F(SyncClientTest, APageThatFailsToApplyStopsAndWhatWasSentAheadIsNotApplied
 // The server echoes the device's own writes as digests. One digest is not that of the state the
 // device holds: the page stops below it, the next request (not sent ahead, though the server has
 // more) asks from there, and the record comes in full.
-TEST_F(SyncClientTest, AnEchoThatDoesNotMatchStopsThePageAndTheRecordComesInFull) {
+// Each form of echoes (docs/protocol.md 11.4): one by one, and a page under one digest. The reply
+// has more to pull, but its cursor is known only once the page is applied, so nothing is sent
+// ahead of it: a request sent ahead from next_cursor would skip the record that did not match.
+class EchoFormTest : public SyncClientTest, public ::testing::WithParamInterface<bool> {};
+INSTANTIATE_TEST_SUITE_P(SingleOrPage, EchoFormTest, ::testing::Bool());
+
+TEST_P(EchoFormTest, AnEchoThatDoesNotMatchStopsThePageAndTheRecordComesInFull) {
   LogIn();
   MiniServer server;
   server.echo = true;
   server.wrong_digest_seq = 1;
+  server.single_echoes = GetParam();
   const std::string a = AddChild("Ana");
   const std::string b = AddChild("Beto");
   FakeTransport transport(server.AsHandler());
@@ -526,6 +546,7 @@ TEST_F(SyncClientTest, AnEchoThatDoesNotMatchStopsThePageAndTheRecordComesInFull
   ASSERT_TRUE(s.has_value()) << s.error().ToString();
   const v1::SyncRequest first = transport.SyncRequestAt(0);
   EXPECT_TRUE(first.accepts_echoes());
+  EXPECT_TRUE(first.accepts_echo_pages());
   EXPECT_TRUE(first.accepts_uniform_stamps());
   EXPECT_EQ(first.mutations_size(), 2);
   // The first reply echoes seq 1 with a wrong digest: the cursor stays at 0.
