@@ -205,5 +205,18 @@ TEST(SimRegression, DeleteOfARecordWhoseCreateWasRefusedLeavesNoTombstone) {
   ExpectPasses(16654919063600929198ULL);  // a child, found by the sanitized CI run
 }
 
+// Echo pages (one digest for a reply's echoes, 2026-12-07): the sync client sent the next request
+// ahead of applying a page whenever the page had more and no single echoes, and so also ahead of
+// a page of echoes, from its next_cursor. When the page's digest did not match, the page stopped
+// below that cursor, and the reply sent ahead then moved the device past the records between: it
+// never got the edit another device had made of one of them. Fixed in client/sync_client.cc:
+// nothing goes ahead of an echo page, and a request sent ahead from a cursor the page did not reach
+// is dropped.
+TEST(SimRegression, NothingIsSentAheadOfAnEchoPage) {
+  ExpectPasses(8517535435979722615ULL);   // a child
+  ExpectPasses(13308249188310506688ULL);  // a placement change
+  ExpectPasses(5205044807205391573ULL);   // a visit
+}
+
 }  // namespace
 }  // namespace vinculo::sim
