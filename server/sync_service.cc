@@ -364,7 +364,15 @@ Result<v1::SyncResponse> SyncService::Sync(const Principal& who, const v1::SyncR
       eviction->set_record_id(e.evicted_id);
     }
   }
-  if (request.accepts_echo_pages() && !echoed.empty()) {
+  // A page holds its seqs as steps of at least 1: a request's mutations write in seq order, so
+  // both seqs ascend; should they not, the echoes go one by one rather than as a page the device
+  // would refuse.
+  const bool ascending =
+      std::adjacent_find(echoed.begin(), echoed.end(), [](const EchoEntry& a, const EchoEntry& b) {
+        return b.mutation_seq <= a.mutation_seq || b.server_seq <= a.server_seq;
+      }) == echoed.end();
+  if (request.accepts_echo_pages() && !echoed.empty() && ascending &&
+      echoed.front().mutation_seq > 0) {
     *response.mutable_echo_page() = PackEchoPage(echoed);
   } else {
     for (const EchoEntry& e : echoed) {
