@@ -128,6 +128,10 @@ ChildResult RunChild(std::vector<std::string> argv, const std::string& input,
   }
   int in_pipe[2], out_pipe[2];
   if (pipe(in_pipe) != 0 || pipe(out_pipe) != 0) Die("pipe failed");
+  // Made before fork: the child of a process with threads must not allocate before execv.
+  std::vector<char*> args;
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
   const Clock::time_point start = Clock::now();
   const pid_t pid = fork();
   if (pid == 0) {
@@ -136,9 +140,6 @@ ChildResult RunChild(std::vector<std::string> argv, const std::string& input,
     dup2(out_pipe[1], 2);
     close(in_pipe[1]);
     close(out_pipe[0]);
-    std::vector<char*> args;
-    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
     execv(args[0], args.data());
     _exit(127);
   }
@@ -320,19 +321,22 @@ class ServerProcess {
   static std::string Password(const std::string& name) { return "secreto-" + name; }
 
   void Start() {
+    // Opened before fork: the child of a process with threads must not allocate before execl.
+    const int log = open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    const std::string cert = certs_ + "/server.pem", key = certs_ + "/server.key";
     pid_ = fork();
     if (pid_ == 0) {
       // Stopped with the benchmark even when it dies (Die exits without running destructors).
       prctl(PR_SET_PDEATHSIG, SIGTERM);
-      FILE* log = std::fopen(log_.c_str(), "a");
-      dup2(fileno(log), 1);
-      dup2(fileno(log), 2);
+      dup2(log, 1);
+      dup2(log, 2);
       execl(VINCULO_SERVER, VINCULO_SERVER, "serve", "--data", data_.c_str(), "--listen",
-            "127.0.0.1:0", "--cert", (certs_ + "/server.pem").c_str(), "--key",
-            (certs_ + "/server.key").c_str(), "--port-file", port_file_.c_str(), "--quiet",
+            "127.0.0.1:0", "--cert", cert.c_str(), "--key", key.c_str(), "--port-file",
+            port_file_.c_str(), "--quiet",
             static_cast<char*>(nullptr));
       _exit(127);
     }
+    if (log >= 0) close(log);
     for (int i = 0; i < 1000; ++i) {
       std::ifstream in(port_file_);
       int port = 0;

@@ -4,6 +4,7 @@
 // with SIGTERM or killed with SIGKILL, restartable on the same data directory.
 // VINCULO_SERVER and VINCULO_MAKE_CERTS are the paths of the binary and the script (set by CMake).
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -22,10 +23,22 @@ namespace vinculo::testing {
 
 // Runs `argv` to completion with `input` on standard input; returns the exit status and fills
 // `output` with standard output and error.
+// argv as execv takes it: pointers into `argv`, which must outlive them, and a null at the end.
+inline std::vector<char*> ExecArgs(const std::vector<std::string>& argv) {
+  std::vector<char*> args;
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  return args;
+}
+
 inline int RunProcess(const std::vector<std::string>& argv, const std::string& input,
                       std::string* output = nullptr) {
   int in_pipe[2], out_pipe[2];
   if (pipe(in_pipe) != 0 || pipe(out_pipe) != 0) return -1;
+  // Everything the child needs is made before fork: in a parent with other threads, the child may
+  // call only async-signal-safe functions until execv, and an allocation can wait forever for a
+  // lock another thread held at the fork (it did, under ASan, in a backup test).
+  std::vector<char*> args = ExecArgs(argv);
   const pid_t pid = fork();
   if (pid == 0) {
     dup2(in_pipe[0], 0);
@@ -33,9 +46,6 @@ inline int RunProcess(const std::vector<std::string>& argv, const std::string& i
     dup2(out_pipe[1], 2);
     close(in_pipe[1]);
     close(out_pipe[0]);
-    std::vector<char*> args;
-    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
     execv(args[0], args.data());
     _exit(127);
   }
@@ -97,17 +107,17 @@ class ServerProcess {
                                   "--cert", certs_ + "/server.pem", "--key", certs_ + "/server.key",
                                   "--port-file", port_file_};
     argv.insert(argv.end(), extra_.begin(), extra_.end());
+    // As in RunProcess, nothing is allocated between fork and execv.
+    std::vector<char*> args = ExecArgs(argv);
+    const int log = open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     pid_ = fork();
     if (pid_ == 0) {
-      FILE* log = std::fopen(log_.c_str(), "a");
-      dup2(fileno(log), 1);
-      dup2(fileno(log), 2);
-      std::vector<char*> args;
-      for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-      args.push_back(nullptr);
+      dup2(log, 1);  // dup2 clears O_CLOEXEC on the copies
+      dup2(log, 2);
       execv(args[0], args.data());
       _exit(127);
     }
+    if (log >= 0) close(log);
     for (int i = 0; i < 500; ++i) {
       std::ifstream in(port_file_);
       int port = 0;

@@ -24,15 +24,13 @@ inline int RunWatchingStderr(const std::vector<std::string>& argv, const std::st
                              const std::function<bool(const std::string&)>& on_line) {
   int err_pipe[2];
   if (pipe(err_pipe) != 0) return -1;
+  std::vector<char*> args = ExecArgs(argv);  // nothing allocated after fork (RunProcess)
   const pid_t pid = fork();
   if (pid == 0) {
     const int out = ::open(out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     dup2(out, 1);
     dup2(err_pipe[1], 2);
     close(err_pipe[0]);
-    std::vector<char*> args;
-    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
     execv(args[0], args.data());
     _exit(127);
   }
