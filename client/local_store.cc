@@ -582,48 +582,31 @@ Result<PullSummary> LocalStore::ApplySyncResponse(
   }
   PullSummary summary;
 
-  // The state this device holds of the record each echo names, found through the outbox entry of
-  // its mutation before the acknowledged entries leave the outbox; nullopt when the entry or the
-  // record is gone. Each echo's record is in no other entry of the page (the feed names a record
+  // The digest of the state this device holds of the record each echo names, found through the
+  // outbox entry of its mutation before the acknowledged entries leave the outbox; nullopt when the
+  // entry or the record is gone. Each echo's record is in no other entry of the page (the feed names a record
   // once), so these are the states the echoes are checked against.
-  std::vector<std::optional<v1::RecordState>> echoed_held;
-  echoed_held.reserve(echoes->size());
+  std::vector<std::optional<uint64_t>> held_digests;
+  held_digests.reserve(echoes->size());
   for (const EchoEntry& e : *echoes) {
     Result<sql::Statement*> find = db.Cached("SELECT type, record_id FROM outbox WHERE seq = ?1");
     if (!find) return find.error();
     (*find)->BindInt(1, static_cast<int64_t>(e.mutation_seq));
     Result<bool> found = (*find)->Step();
     if (!found) return found.error();
-    echoed_held.emplace_back();
+    held_digests.emplace_back();
     if (*found) {
       const auto type = static_cast<v1::RecordType>((*find)->ColumnInt(0));
       const std::string id = (*find)->ColumnText(1);
       (*find)->Reset();
       Result<std::optional<v1::RecordState>> loaded = impl_->LoadState(type, id);
       if (!loaded) return loaded.error();
-      echoed_held.back() = std::move(*loaded);
+      if (*loaded) held_digests.back() = StateDigest(**loaded);
     } else {
       (*find)->Reset();
     }
   }
-  // An echo page matches whole or not at all; single echoes one by one.
-  std::vector<bool> matched(echoes->size(), false);
-  if (response.has_echo_page()) {
-    std::vector<uint64_t> digests;
-    digests.reserve(echoed_held.size());
-    for (const std::optional<v1::RecordState>& state : echoed_held) {
-      if (!state) break;
-      digests.push_back(StateDigest(*state));
-    }
-    if (digests.size() == echoed_held.size() &&
-        EchoPageDigest(digests) == response.echo_page().digest()) {
-      matched.assign(echoed_held.size(), true);
-    }
-  } else {
-    for (size_t i = 0; i < echoed_held.size(); ++i) {
-      matched[i] = echoed_held[i] && StateDigest(*echoed_held[i]) == (*echoes)[i].state_digest;
-    }
-  }
+  const size_t matched = MatchedEchoes(response, *echoes, held_digests);
 
   // Rejected mutations leave the outbox for the rejected list (and are undone locally below); the
   // rest at or below acked_seq are done.
@@ -684,7 +667,7 @@ Result<PullSummary> LocalStore::ApplySyncResponse(
         has_echo && (!has_change || echo_seq < response.changes(ci).server_seq()) &&
         (!has_eviction || echo_seq < response.evictions(ei).server_seq());
     if (take_echo) {
-      if (matched[static_cast<size_t>(hi++)]) {
+      if (static_cast<size_t>(hi++) < matched) {
         ++summary.echoes;
         continue;
       }

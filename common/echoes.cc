@@ -2,6 +2,7 @@
 
 #include <openssl/sha.h>
 
+#include <algorithm>
 #include <limits>
 #include <string>
 
@@ -34,6 +35,43 @@ v1::EchoPage PackEchoPage(const std::vector<EchoEntry>& echoes) {
   }
   page.set_digest(EchoPageDigest(digests));
   return page;
+}
+
+void PutEchoes(const std::vector<EchoEntry>& echoes, bool as_page, v1::SyncResponse* response) {
+  const bool ascending =
+      !echoes.empty() && echoes.front().server_seq > 0 && echoes.front().mutation_seq > 0 &&
+      std::adjacent_find(echoes.begin(), echoes.end(), [](const EchoEntry& a, const EchoEntry& b) {
+        return b.mutation_seq <= a.mutation_seq || b.server_seq <= a.server_seq;
+      }) == echoes.end();
+  if (as_page && ascending) {
+    *response->mutable_echo_page() = PackEchoPage(echoes);
+    return;
+  }
+  for (const EchoEntry& e : echoes) {
+    v1::Echo* sent = response->add_echoes();
+    sent->set_server_seq(e.server_seq);
+    sent->set_mutation_seq(e.mutation_seq);
+    sent->set_state_digest(e.state_digest.value_or(0));
+  }
+}
+
+size_t MatchedEchoes(const v1::SyncResponse& response, const std::vector<EchoEntry>& echoes,
+                     const std::vector<std::optional<uint64_t>>& held_digests) {
+  if (response.has_echo_page()) {
+    std::vector<uint64_t> digests;
+    digests.reserve(held_digests.size());
+    for (const std::optional<uint64_t>& d : held_digests) {
+      if (!d) return 0;
+      digests.push_back(*d);
+    }
+    return EchoPageDigest(digests) == response.echo_page().digest() ? echoes.size() : 0;
+  }
+  size_t matched = 0;
+  while (matched < echoes.size() && matched < held_digests.size() && held_digests[matched] &&
+         held_digests[matched] == echoes[matched].state_digest) {
+    ++matched;
+  }
+  return matched;
 }
 
 Result<std::vector<EchoEntry>> EchoesOf(const v1::SyncResponse& response) {

@@ -4,6 +4,7 @@
 // with its own digest (SyncResponse.echoes) or all of them under one digest (echo_page); this
 // packs and unpacks both, so that the device and the server read them alike. Pure: no I/O.
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <vector>
@@ -26,6 +27,18 @@ uint64_t EchoPageDigest(const std::vector<uint64_t>& state_digests);
 // Packs `echoes` (with their digests, ascending by server_seq and by mutation_seq) into an
 // EchoPage.
 v1::EchoPage PackEchoPage(const std::vector<EchoEntry>& echoes);
+
+// Puts `echoes` (with their digests, in server_seq order) into `response`: as one EchoPage when
+// `as_page` and the page can hold them (both seqs ascending from 1 on, as a request's writes are;
+// never a page the device would refuse), else one Echo each.
+void PutEchoes(const std::vector<EchoEntry>& echoes, bool as_page, v1::SyncResponse* response);
+
+// How many of `response`'s echoes, from the first, the device holds as the server does, given the
+// StateDigest of what it holds of each echoed record (nullopt: nothing). A page matches whole or
+// not at all; single echoes up to the first that differs. The device applies nothing from the
+// first unmatched echo on.
+size_t MatchedEchoes(const v1::SyncResponse& response, const std::vector<EchoEntry>& echoes,
+                     const std::vector<std::optional<uint64_t>>& held_digests);
 
 // The echoes of `response` in order: its `echoes`, or its `echo_page` unpacked. DataLoss when the page's two lists differ in length, a step is 0, a sum
 // overflows, or the reply carries both forms.

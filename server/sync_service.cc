@@ -364,24 +364,7 @@ Result<v1::SyncResponse> SyncService::Sync(const Principal& who, const v1::SyncR
       eviction->set_record_id(e.evicted_id);
     }
   }
-  // A page holds its seqs as steps of at least 1: a request's mutations write in seq order, so
-  // both seqs ascend; should they not, the echoes go one by one rather than as a page the device
-  // would refuse.
-  const bool ascending =
-      std::adjacent_find(echoed.begin(), echoed.end(), [](const EchoEntry& a, const EchoEntry& b) {
-        return b.mutation_seq <= a.mutation_seq || b.server_seq <= a.server_seq;
-      }) == echoed.end();
-  if (request.accepts_echo_pages() && !echoed.empty() && ascending &&
-      echoed.front().mutation_seq > 0) {
-    *response.mutable_echo_page() = PackEchoPage(echoed);
-  } else {
-    for (const EchoEntry& e : echoed) {
-      v1::Echo* sent = response.add_echoes();
-      sent->set_server_seq(e.server_seq);
-      sent->set_mutation_seq(e.mutation_seq);
-      sent->set_state_digest(*e.state_digest);
-    }
-  }
+  PutEchoes(echoed, request.accepts_echo_pages(), &response);
   response.set_next_cursor(next_cursor);
   response.set_server_clock(clock.Tick(static_cast<uint64_t>(now_ms)));
   VINCULO_RETURN_IF_ERROR(txn.SaveClock(clock.last()));

@@ -163,16 +163,7 @@ class MiniServer {
                         .state_digest = StateDigest(change.state()) ^
                                         (own->second == wrong_digest_seq)});
     }
-    if (sync.accepts_echo_pages() && !single_echoes && !echoed.empty()) {
-      *reply.mutable_echo_page() = PackEchoPage(echoed);
-    } else {
-      for (const EchoEntry& entry : echoed) {
-        v1::Echo* e = reply.add_echoes();
-        e->set_server_seq(entry.server_seq);
-        e->set_mutation_seq(entry.mutation_seq);
-        e->set_state_digest(*entry.state_digest);
-      }
-    }
+    PutEchoes(echoed, sync.accepts_echo_pages() && !single_echoes, &reply);
     reply.set_next_cursor(next);
     reply.set_has_more(next < log_.size());
     reply.set_server_clock(MakeHlc(static_cast<uint64_t>(kNow), 0));

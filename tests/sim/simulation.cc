@@ -1145,22 +1145,7 @@ void World::OnExchange(int d, const client::HttpRequest& request, const server::
           dev.store->Get(static_cast<v1::RecordType>(keys.back().first), keys.back().second, true);
       held.push_back(state ? std::optional<uint64_t>(StateDigest(*state)) : std::nullopt);
     }
-    // A page of echoes matches whole or stops at its first echo; single echoes one by one.
-    size_t matched = 0;
-    if (got.has_echo_page()) {
-      std::vector<uint64_t> digests;
-      for (const std::optional<uint64_t>& h : held) {
-        if (h) digests.push_back(*h);
-      }
-      if (digests.size() == held.size() && EchoPageDigest(digests) == got.echo_page().digest()) {
-        matched = held.size();
-      }
-    } else {
-      while (matched < held.size() && held[matched] &&
-             held[matched] == (*echoes)[matched].state_digest) {
-        ++matched;
-      }
-    }
+    const size_t matched = MatchedEchoes(got, *echoes, held);
     for (size_t i = 0; i < matched; ++i) {
       dev.pending_knowledge.emplace_back(keys[i], log_[keys[i]].size());
     }
