@@ -171,6 +171,7 @@ std::string RequestBody(SimDevice& d, const std::vector<v1::Record>& records, in
   request.set_accepts_echoes(true);
   request.set_accepts_echo_pages(true);
   request.set_accepts_uniform_stamps(true);
+  request.set_accepts_base_stamps(true);
   for (const v1::Record& r : records) *request.add_mutations() = NewRecord(d, r, now_ms);
   request.set_clock(d.clock.last());
   return request.SerializeAsString();

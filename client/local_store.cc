@@ -691,7 +691,7 @@ Result<PullSummary> LocalStore::ApplySyncResponse(
     std::optional<v1::RecordState> expanded;
     if (change.has_uniform_stamp()) {
       expanded = change.state();
-      if (Status s = PutUniformStamp(&*expanded, change.uniform_stamp()); !s.ok()) {
+      if (Status s = PutBaseStamp(&*expanded, change.uniform_stamp()); !s.ok()) {
         return Error::DataLoss("the server sent change " + std::to_string(change.server_seq()) +
                                " in a form this device cannot read: " + s.error().message);
       }

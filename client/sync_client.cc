@@ -329,6 +329,7 @@ Result<SyncSummary> Sync(Transport& transport, LocalStore& store, const SyncOpti
       request.set_accepts_echoes(true);
       request.set_accepts_echo_pages(true);
       request.set_accepts_uniform_stamps(true);
+      request.set_accepts_base_stamps(true);
       reply = SendWithRetries(transport, post(request), options.retry);
     }
     const uint64_t cursor_before = request.cursor();
@@ -351,6 +352,7 @@ Result<SyncSummary> Sync(Transport& transport, LocalStore& store, const SyncOpti
       ahead->request.set_cursor(response.next_cursor());
       ahead->request.set_limit(options.pull_limit);
       ahead->request.set_accepts_uniform_stamps(true);
+      ahead->request.set_accepts_base_stamps(true);
       ahead->request.set_clock(
           device_clock(std::max<HlcValue>(request.clock(), response.server_clock())));
       ahead->http = post(ahead->request);

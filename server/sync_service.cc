@@ -353,9 +353,10 @@ Result<v1::SyncResponse> SyncService::Sync(const Principal& who, const v1::SyncR
       change->set_server_seq(e.server_seq);
       *change->mutable_state() = std::move(*e.state);
       if (request.accepts_uniform_stamps()) {
-        if (std::optional<v1::Stamp> stamp = TakeUniformStamp(change->mutable_state())) {
-          *change->mutable_uniform_stamp() = std::move(*stamp);
-        }
+        std::optional<v1::Stamp> stamp = request.accepts_base_stamps()
+                                             ? TakeBaseStamp(change->mutable_state())
+                                             : TakeUniformStamp(change->mutable_state());
+        if (stamp) *change->mutable_uniform_stamp() = std::move(*stamp);
       }
     } else {
       v1::Eviction* eviction = response.add_evictions();

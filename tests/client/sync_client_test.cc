@@ -539,6 +539,7 @@ TEST_P(EchoFormTest, AnEchoThatDoesNotMatchStopsThePageAndTheRecordComesInFull) 
   EXPECT_TRUE(first.accepts_echoes());
   EXPECT_TRUE(first.accepts_echo_pages());
   EXPECT_TRUE(first.accepts_uniform_stamps());
+  EXPECT_TRUE(first.accepts_base_stamps());
   EXPECT_EQ(first.mutations_size(), 2);
   // The first reply echoes seq 1 with a wrong digest: the cursor stays at 0.
   const v1::SyncRequest second = transport.SyncRequestAt(1);

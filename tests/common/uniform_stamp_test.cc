@@ -14,6 +14,13 @@
 namespace vinculo {
 namespace {
 
+const v1::FieldStamp* FindStamp(const v1::RecordState& state, uint32_t field) {
+  for (const v1::FieldStamp& fs : state.stamps()) {
+    if (fs.field() == field) return &fs;
+  }
+  return nullptr;
+}
+
 constexpr char kId[] = "01890a5d-ac96-774b-bcce-b302099a8057";
 constexpr char kDevice[] = "019e8388-e492-7621-bcd7-000000000b0b";
 
@@ -52,7 +59,7 @@ TEST(UniformStamp, ACreatedRecordTravelsWithOneStampAndComesBackExactly) {
   ASSERT_TRUE(stamp.has_value());
   EXPECT_TRUE(wire.stamps().empty());
   EXPECT_EQ(stamp->device(), kDevice);
-  ASSERT_TRUE(PutUniformStamp(&wire, *stamp).ok());
+  ASSERT_TRUE(PutBaseStamp(&wire, *stamp).ok());
   EXPECT_EQ(Bytes(wire), Bytes(created));
 }
 
@@ -82,26 +89,56 @@ TEST(UniformStamp, IsNotTakenFromMixedStampsOrAStampedDefault) {
   EXPECT_FALSE(TakeUniformStamp(&empty).has_value());
 }
 
-TEST(UniformStamp, PutRefusesAStampedStateAZeroStampAndNoKind) {
+TEST(UniformStamp, AnEditedRecordTravelsWithItsCreationStampOnceAndTheEditsStamps) {
+  const v1::Record visit = Visit();
+  const v1::RecordState created = Written({}, visit, SetFields(visit), MakeHlc(1000, 0), kDevice);
+  v1::Record edit = visit;
+  edit.mutable_home_visit()->set_observations("mejor en la escuela");
+  const v1::RecordState edited =
+      Written(created, edit, {8}, MakeHlc(2000, 0), "019e8388-e492-7621-bcd7-000000000c0c");
+  v1::RecordState wire = edited;
+  std::optional<v1::Stamp> base = TakeBaseStamp(&wire);
+  ASSERT_TRUE(base.has_value());
+  EXPECT_TRUE(StampEqual(*base, MakeStamp(MakeHlc(1000, 0), kDevice)));
+  ASSERT_EQ(wire.stamps_size(), 1);  // only the edit's
+  EXPECT_EQ(wire.stamps(0).field(), 8u);
+  ASSERT_TRUE(PutBaseStamp(&wire, *base).ok());
+  EXPECT_EQ(Bytes(wire), Bytes(edited));
+
+  // A created record: the base form is the uniform form.
+  wire = created;
+  ASSERT_TRUE(TakeBaseStamp(&wire).has_value());
+  EXPECT_TRUE(wire.stamps().empty());
+
+  // A set field without a stamp (not a state a replica holds): left whole.
+  v1::RecordState unstamped;
+  *unstamped.mutable_record() = visit;
+  EXPECT_FALSE(TakeBaseStamp(&unstamped).has_value());
+  v1::RecordState empty;
+  EXPECT_FALSE(TakeBaseStamp(&empty).has_value());
+}
+
+TEST(UniformStamp, PutRefusesUnsortedStampsAZeroStampAndNoKind) {
   const v1::Record visit = Visit();
   v1::RecordState created = Written({}, visit, SetFields(visit), MakeHlc(1000, 0), kDevice);
+  created.mutable_stamps()->SwapElements(0, 1);
   const std::string before = Bytes(created);
-  EXPECT_EQ(PutUniformStamp(&created, MakeStamp(MakeHlc(5, 0), kDevice)).error().field,
+  EXPECT_EQ(PutBaseStamp(&created, MakeStamp(MakeHlc(5, 0), kDevice)).error().field,
             "change.state.stamps");
   EXPECT_EQ(Bytes(created), before);
 
   v1::RecordState bare;
   *bare.mutable_record() = visit;
-  EXPECT_EQ(PutUniformStamp(&bare, v1::Stamp()).error().field, "change.uniform_stamp");
+  EXPECT_EQ(PutBaseStamp(&bare, v1::Stamp()).error().field, "change.uniform_stamp");
   EXPECT_TRUE(bare.stamps().empty());
   v1::RecordState no_kind;
-  EXPECT_EQ(PutUniformStamp(&no_kind, MakeStamp(MakeHlc(5, 0), kDevice)).error().field,
+  EXPECT_EQ(PutBaseStamp(&no_kind, MakeStamp(MakeHlc(5, 0), kDevice)).error().field,
             "change.state.record");
 }
 
 // Over random histories of writes by two devices (creates, edits, clears, deletes, restores): the
-// stamp is taken exactly when the state has one stamp on exactly its set fields, and putting it
-// back gives the same bytes.
+// uniform stamp is taken exactly when the state has one stamp on exactly its set fields, a base
+// stamp exactly when every set field is stamped, and putting either back gives the same bytes.
 TEST(UniformStamp, RoundTripsEveryStateItTakesAndLeavesTheOthers) {
   const uint64_t seed = PropertySeed();
   std::mt19937_64 rng(seed);
@@ -151,7 +188,23 @@ TEST(UniformStamp, RoundTripsEveryStateItTakesAndLeavesTheOthers) {
     ASSERT_EQ(stamp.has_value(), uniform) << "case " << c << ", seed " << seed;
     if (stamp) {
       ++taken;
-      ASSERT_TRUE(PutUniformStamp(&wire, *stamp).ok());
+      ASSERT_TRUE(PutBaseStamp(&wire, *stamp).ok());
+    }
+    ASSERT_EQ(Bytes(wire), before) << "case " << c << ", seed " << seed;
+
+    wire = state;
+    std::optional<v1::Stamp> base = TakeBaseStamp(&wire);
+    bool all_stamped = !set.empty();
+    for (uint32_t f : set) all_stamped = all_stamped && FindStamp(state, f) != nullptr;
+    ASSERT_EQ(base.has_value(), all_stamped) << "case " << c << ", seed " << seed;
+    if (base) {
+      if (stamp) EXPECT_TRUE(wire.stamps().empty()) << "case " << c << ", seed " << seed;
+      for (uint32_t f : set) {
+        const v1::FieldStamp* left = FindStamp(wire, f);
+        ASSERT_TRUE(left == nullptr || !StampEqual(left->stamp(), *base))
+            << "case " << c << ", seed " << seed;
+      }
+      ASSERT_TRUE(PutBaseStamp(&wire, *base).ok());
     }
     ASSERT_EQ(Bytes(wire), before) << "case " << c << ", seed " << seed;
   }

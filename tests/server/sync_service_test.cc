@@ -139,12 +139,14 @@ TEST_F(SyncServiceTest, OwnWritesComeBackAsOnePageWhenTheDeviceAcceptsEchoPages)
 }
 
 // A device that accepts uniform stamps gets a record created in one write with its stamp once;
-// an edited record keeps its stamp per field.
+// an edited record keeps its stamp per field, unless the device also accepts base stamps: then it
+// comes with its creation's stamp once and the edit's stamp.
 TEST_F(SyncServiceTest, RecordsOfOneWriteComeWithOneStampWhenTheDeviceAcceptsIt) {
   const v1::Mutation create = a_.Create(ChildRecord(Id(1), "Lucía", "Cusco"), kNow);
   v1::Record edit;
   edit.mutable_child()->set_id(Id(2));
-  Sync(ana_, {create, a_.Create(ChildRecord(Id(2), "Mateo", "Cusco"), kNow)});
+  const v1::Mutation create_2 = a_.Create(ChildRecord(Id(2), "Mateo", "Cusco"), kNow);
+  Sync(ana_, {create, create_2});
   edit.mutable_child()->set_given_name("Mateo José");
   Sync(ana_, {a_.Write(edit, {2}, kNow + 10)}, 2);
 
@@ -159,11 +161,24 @@ TEST_F(SyncServiceTest, RecordsOfOneWriteComeWithOneStampWhenTheDeviceAcceptsIt)
   EXPECT_TRUE(one_write.state().stamps().empty());
   EXPECT_TRUE(StampEqual(one_write.uniform_stamp(), MakeStamp(create.hlc(), ana_.device_id)));
   v1::RecordState expanded = one_write.state();
-  ASSERT_TRUE(PutUniformStamp(&expanded, one_write.uniform_stamp()).ok());
+  ASSERT_TRUE(PutBaseStamp(&expanded, one_write.uniform_stamp()).ok());
   EXPECT_EQ(StateDigest(expanded), StateDigest(a_.states[Id(1)]));
   const v1::Change& edited = r->changes(1);
   EXPECT_FALSE(edited.has_uniform_stamp());
   EXPECT_EQ(StateDigest(edited.state()), StateDigest(a_.states[Id(2)]));
+
+  request.set_accepts_base_stamps(true);
+  r = service_.Sync(beto_, request, kNow + 30);
+  ASSERT_TRUE(r.has_value()) << r.error().ToString();
+  ASSERT_EQ(r->changes_size(), 2);
+  EXPECT_TRUE(r->changes(0).state().stamps().empty());
+  const v1::Change& based = r->changes(1);
+  EXPECT_TRUE(StampEqual(based.uniform_stamp(), MakeStamp(create_2.hlc(), ana_.device_id)));
+  ASSERT_EQ(based.state().stamps_size(), 1);
+  EXPECT_EQ(based.state().stamps(0).field(), 2u);
+  expanded = based.state();
+  ASSERT_TRUE(PutBaseStamp(&expanded, based.uniform_stamp()).ok());
+  EXPECT_EQ(StateDigest(expanded), StateDigest(a_.states[Id(2)]));
 }
 
 TEST_F(SyncServiceTest, ResentMutationsAreAcknowledgedNotApplied) {
