@@ -167,7 +167,7 @@ std::string RequestBody(SimDevice& d, const std::vector<v1::Record>& records, in
   request.set_limit(1000);
   // As the reference client does: its own visits come back as digests, first pulls with one
   // stamp per record. The simulated device does not check the digests; the server's work is the
-  // same.
+  // same. No held_through: the load writes only new visits, which come whole to every device.
   request.set_accepts_echoes(true);
   request.set_accepts_echo_pages(true);
   request.set_accepts_uniform_stamps(true);

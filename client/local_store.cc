@@ -39,30 +39,34 @@ struct LocalStore::Impl {
     uint64_t next_seq = 1;
     uint64_t acked_seq = 0;
     uint64_t cursor = 0;
+    uint64_t held_through = 0;  // SyncRequest.held_through: every change up to it applied whole
   };
 
   Result<DeviceRow> LoadDevice() {
     Result<sql::Statement*> s =
-        db.Cached("SELECT hlc, next_seq, acked_seq, cursor FROM device WHERE singleton = 1");
+        db.Cached("SELECT hlc, next_seq, acked_seq, cursor, held_through FROM device "
+                  "WHERE singleton = 1");
     if (!s) return s.error();
     Result<bool> row = (*s)->Step();
     if (!row) return row.error();
     if (!*row) return Error::DataLoss("the store has no device row: not a complete Vínculo store");
     DeviceRow d{static_cast<HlcValue>((*s)->ColumnInt(0)), static_cast<uint64_t>((*s)->ColumnInt(1)),
-                static_cast<uint64_t>((*s)->ColumnInt(2)), static_cast<uint64_t>((*s)->ColumnInt(3))};
+                static_cast<uint64_t>((*s)->ColumnInt(2)), static_cast<uint64_t>((*s)->ColumnInt(3)),
+                static_cast<uint64_t>((*s)->ColumnInt(4))};
     (*s)->Reset();
     return d;
   }
 
   Status SaveDevice(const DeviceRow& d) {
     Result<sql::Statement*> s = db.Cached(
-        "UPDATE device SET hlc = ?1, next_seq = ?2, acked_seq = ?3, cursor = ?4 "
-        "WHERE singleton = 1");
+        "UPDATE device SET hlc = ?1, next_seq = ?2, acked_seq = ?3, cursor = ?4, "
+        "held_through = ?5 WHERE singleton = 1");
     if (!s) return s.error();
     (*s)->BindInt(1, static_cast<int64_t>(d.hlc))
         .BindInt(2, static_cast<int64_t>(d.next_seq))
         .BindInt(3, static_cast<int64_t>(d.acked_seq))
-        .BindInt(4, static_cast<int64_t>(d.cursor));
+        .BindInt(4, static_cast<int64_t>(d.cursor))
+        .BindInt(5, static_cast<int64_t>(d.held_through));
     return (*s)->Run();
   }
 
@@ -505,7 +509,8 @@ Result<DeviceStatus> LocalStore::ReadStatus() {
 Result<LocalStore::SyncPosition> LocalStore::ReadSyncPosition() {
   Result<Impl::DeviceRow> device = impl_->LoadDevice();
   if (!device) return device.error();
-  return SyncPosition{.cursor = device->cursor, .hlc = device->hlc};
+  return SyncPosition{
+      .cursor = device->cursor, .hlc = device->hlc, .held_through = device->held_through};
 }
 
 Result<std::vector<RejectedMutation>> LocalStore::Rejected() {
@@ -656,6 +661,12 @@ Result<PullSummary> LocalStore::ApplySyncResponse(
   // Changes, evictions and echoes in server_seq order: a record that left the scope and came back
   // within one page must end up present.
   uint64_t cursor = response.next_cursor();
+  // How far the scope is held whole once this page is applied. Only a last page (has_more false)
+  // applied whole moves it, to its end: every record of the scope is then at or below that seq on
+  // the server and came in the page that covers it, so the device holds each as the server does.
+  // A page with more after it may have missed a record that changed again beyond it (it comes in
+  // a later page, at its new seq, and must come with every field changed since the held seq).
+  uint64_t held_through = response.has_more() ? device->held_through : cursor;
   int ci = 0, ei = 0, hi = 0;
   const int echo_count = static_cast<int>(echoes->size());
   while (ci < response.changes_size() || ei < response.evictions_size() || hi < echo_count) {
@@ -671,8 +682,10 @@ Result<PullSummary> LocalStore::ApplySyncResponse(
         ++summary.echoes;
         continue;
       }
-      // Not what the server holds: stop here; the next round sends the record in full.
+      // Not what the server holds: stop here; the next round sends the record in full. The
+      // record may lack changes made after the request's held_through, so that stays.
       cursor = std::max(device->cursor, echo_seq - 1);
+      held_through = device->held_through;
       summary.more = true;
       break;
     }
@@ -700,6 +713,15 @@ Result<PullSummary> LocalStore::ApplySyncResponse(
     Result<std::optional<v1::RecordState>> loaded =
         impl_->LoadState(type, RecordId(incoming.record()));
     if (!loaded) return loaded.error();
+    if (change.partial() && !loaded->has_value()) {
+      // Only the fields changed since held_through, of a record this device does not hold: stop
+      // here, and have the next round send everything from it on whole.
+      cursor = std::max(device->cursor, change.server_seq() - 1);
+      held_through = 0;
+      summary.more = true;
+      summary.asks_whole = true;
+      break;
+    }
     v1::RecordState state = loaded->value_or(v1::RecordState());
     Result<bool> changed = MergeState(&state, incoming);
     if (!changed) return changed.error();
@@ -728,6 +750,7 @@ Result<PullSummary> LocalStore::ApplySyncResponse(
     }
   }
   device->cursor = cursor;
+  device->held_through = response.reset_required() ? 0 : held_through;
   summary.cursor = cursor;
   summary.more = summary.more || response.has_more();
   device->hlc = clock.last();

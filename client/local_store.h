@@ -24,7 +24,7 @@ namespace vinculo::client {
 
 // The schema version this build writes (PRAGMA user_version). STORED ON DISK: a store of a newer
 // version is refused, an older one is migrated forward on open.
-inline constexpr int kStoreSchemaVersion = 1;
+inline constexpr int kStoreSchemaVersion = 2;
 
 // Identity a device is created with by `vinculo init`.
 struct DeviceSetup {
@@ -79,6 +79,9 @@ struct PullSummary {
   uint64_t cursor = 0;
   // True when the server has more to send (has_more) or the page stopped at an unmatched echo.
   bool more = false;
+  // True when the page stopped at a partial change of a record this device does not hold: the
+  // next round asks for everything from there whole (held_through 0).
+  bool asks_whole = false;
   // True when ApplySyncResponse's `finished` was given and called: the sync is complete and its
   // result line was recorded in the same transaction.
   bool result_recorded = false;
@@ -145,6 +148,10 @@ class LocalStore {
   struct SyncPosition {
     uint64_t cursor = 0;
     uint64_t hlc = 0;
+    // The server_seq through which the device holds its whole scope as the server did: the end of
+    // the last sync that caught up (a last page, has_more false, applied whole); 0 before one and
+    // after a partial change of a record not held. SyncRequest's held_through.
+    uint64_t held_through = 0;
   };
   Result<SyncPosition> ReadSyncPosition();
   Result<std::vector<RejectedMutation>> Rejected();

@@ -64,6 +64,11 @@ constexpr const char* kMigrations[] = {
         rejected_ms INTEGER NOT NULL
       );
     )sql",
+    // 2: how far the device holds its scope whole, for partial changes (SyncRequest.held_through).
+    // A store from before starts at 0: its next page comes whole.
+    R"sql(
+      ALTER TABLE device ADD COLUMN held_through INTEGER NOT NULL DEFAULT 0;
+    )sql",
 };
 static_assert(std::size(kMigrations) == kStoreSchemaVersion);
 

@@ -324,6 +324,7 @@ Result<SyncSummary> Sync(Transport& transport, LocalStore& store, const SyncOpti
       request.mutable_mutations()->Reserve(static_cast<int>(pending->size()));
       for (v1::Mutation& m : *pending) *request.add_mutations() = std::move(m);
       request.set_cursor(status->cursor);
+      request.set_held_through(status->held_through);
       request.set_limit(options.pull_limit);
       request.set_clock(device_clock(status->hlc));
       request.set_accepts_echoes(true);
@@ -350,6 +351,8 @@ Result<SyncSummary> Sync(Transport& transport, LocalStore& store, const SyncOpti
       ahead.emplace();
       ahead->request.set_device_id(store.device_id());
       ahead->request.set_cursor(response.next_cursor());
+      // Sent only when this page has more after it, which leaves held_through where it is.
+      ahead->request.set_held_through(request.held_through());
       ahead->request.set_limit(options.pull_limit);
       ahead->request.set_accepts_uniform_stamps(true);
       ahead->request.set_accepts_base_stamps(true);
@@ -394,8 +397,10 @@ Result<SyncSummary> Sync(Transport& transport, LocalStore& store, const SyncOpti
     if (!left) return AfterRounds(left.error(), summary);
     if (left->empty() && !applied->more) break;
     // A reset moves the cursor back to 0 on purpose: the next round pulls from the start.
+    // So does a page that stopped to ask for the rest whole, once: the next request differs.
     const bool progressed = applied->acknowledged > 0 || applied->cursor > cursor_before ||
-                            response.reset_required();
+                            response.reset_required() ||
+                            (applied->asks_whole && request.held_through() > 0);
     if (!progressed) return AfterRounds(NoProgress(request, response), summary);
   }
 

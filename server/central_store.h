@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "common/field_seqs.h"
 #include "common/hlc.h"
 #include "common/result.h"
 #include "server/auth.h"
@@ -58,6 +59,7 @@ struct Scope {
 struct FeedEntry {
   uint64_t server_seq = 0;
   std::optional<v1::RecordState> state;  // set for a change
+  FieldSeqs field_seqs;                   // for a change: when each of its fields last changed
   v1::RecordType evicted_type = v1::RECORD_TYPE_UNSPECIFIED;  // set for an eviction
   std::string evicted_id;
 };

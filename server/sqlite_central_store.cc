@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <variant>
 
+#include "common/field_seqs.h"
 #include "common/record.h"
 #include "common/sqlite.h"
 
@@ -183,6 +184,12 @@ constexpr const char* kMigrations[] = {
         rejection BLOB NOT NULL,      -- v1::Rejection
         PRIMARY KEY (device_id, seq)
       ) WITHOUT ROWID;
+    )sql",
+    // 2: when each field of a record last changed (common/field_seqs.h), for partial changes.
+    // NULL (every row before this step, and a record whose fields all changed at its server_seq)
+    // counts every field as changed at the row's server_seq.
+    R"sql(
+      ALTER TABLE records ADD COLUMN field_seqs BLOB;
     )sql",
 };
 static_assert(std::size(kMigrations) == kCentralSchemaVersion);
@@ -449,15 +456,32 @@ class SqliteTransaction final : public StoreTransaction {
     const std::string& id = RecordId(state.record());
     const CopiedColumns now = CopiedColumnsOf(state, region);
 
-    Result<sql::Statement*> find = db_->Cached(std::string("SELECT ") + kCopiedColumnList +
-                                               " FROM records WHERE type = ?1 AND id = ?2");
+    Result<sql::Statement*> find =
+        db_->Cached(std::string("SELECT ") + kCopiedColumnList +
+                    ", state, field_seqs, server_seq FROM records WHERE type = ?1 AND id = ?2");
     if (!find) return find.error();
     (*find)->BindInt(1, type).BindText(2, id);
     Result<bool> found = (*find)->Step();
     if (!found) return found.error();
     std::optional<CopiedColumns> before;
-    if (*found) before = ReadCopiedColumns(**find);
+    // Every field counts as changed now for a new record and for one entering another region
+    // (a device there never held it); otherwise only the fields whose stamp this save changes.
+    FieldSeqs seqs = AllAt(static_cast<uint64_t>(seq));
+    if (*found) {
+      before = ReadCopiedColumns(**find);
+      if (before->values[0] == now.values[0]) {
+        v1::RecordState held;
+        const auto held_seq = static_cast<uint64_t>((*find)->ColumnInt(15));
+        std::optional<FieldSeqs> held_seqs = DecodeFieldSeqs((*find)->ColumnBlob(14), held_seq);
+        if (!held.ParseFromString((*find)->ColumnBlob(13)) || !held_seqs) {
+          (*find)->Reset();
+          return Error::DataLoss("record " + id + " is damaged in the central store");
+        }
+        seqs = NextFieldSeqs(held, *held_seqs, state, static_cast<uint64_t>(seq));
+      }
+    }
     (*find)->Reset();
+    const std::string seq_bytes = EncodeFieldSeqs(seqs, static_cast<uint64_t>(seq));
 
     // SQLite rewrites every index holding a column an UPDATE sets, changed or not: an edit that
     // leaves the indexed columns as they were (notes, the next visit's date: most edits) sets only
@@ -466,16 +490,22 @@ class SqliteTransaction final : public StoreTransaction {
     Result<sql::Statement*> s = db_->Cached(
         !before ? "INSERT INTO records (type, id, state, server_seq, region, deleted, child_id, "
                   "worker, at_ms, programme, status, placement, from_placement, family_id, "
-                  "at_text, due, kind) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
-                  "?12, ?13, ?14, ?15, ?16, ?17)"
+                  "at_text, due, kind, field_seqs) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
+                  "?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
         : narrow ? "UPDATE records SET state = ?3, server_seq = ?4, family_id = ?14, "
-                   "at_text = ?15, due = ?16, kind = ?17 WHERE type = ?1 AND id = ?2"
+                   "at_text = ?15, due = ?16, kind = ?17, field_seqs = ?18 "
+                   "WHERE type = ?1 AND id = ?2"
                  : "UPDATE records SET state = ?3, server_seq = ?4, region = ?5, deleted = ?6, "
                    "child_id = ?7, worker = ?8, at_ms = ?9, programme = ?10, status = ?11, "
                    "placement = ?12, from_placement = ?13, family_id = ?14, at_text = ?15, "
-                   "due = ?16, kind = ?17 WHERE type = ?1 AND id = ?2");
+                   "due = ?16, kind = ?17, field_seqs = ?18 WHERE type = ?1 AND id = ?2");
     if (!s) return s.error();
     (*s)->BindInt(1, type).BindText(2, id).BindBlob(3, state.SerializeAsString()).BindInt(4, seq);
+    if (seq_bytes.empty()) {
+      (*s)->BindNull(18);
+    } else {
+      (*s)->BindBlob(18, seq_bytes);
+    }
     for (size_t i = 0; i < now.values.size(); ++i) {
       if (narrow && i < CopiedColumns::kIndexed) continue;  // not in the statement
       BindValue(**s, static_cast<int>(5 + i), now.values[i]);
@@ -533,13 +563,13 @@ class SqliteTransaction final : public StoreTransaction {
     Result<sql::Statement*> s =
         scope.all_regions
             ? db_->Cached(
-                  "SELECT server_seq, state, 0, '' FROM records WHERE server_seq > ?2 "
-                  "ORDER BY server_seq LIMIT ?3")
+                  "SELECT server_seq, state, 0, '', field_seqs FROM records "
+                  "WHERE server_seq > ?2 ORDER BY server_seq LIMIT ?3")
             : db_->Cached(
-                  "SELECT server_seq, state, 0, '' FROM records "
+                  "SELECT server_seq, state, 0, '', field_seqs FROM records "
                   "  WHERE region = ?1 AND server_seq > ?2 "
                   "UNION ALL "
-                  "SELECT e.server_seq, NULL, e.type, e.id FROM scope_exits e "
+                  "SELECT e.server_seq, NULL, e.type, e.id, NULL FROM scope_exits e "
                   "  WHERE e.old_region = ?1 AND e.server_seq > ?2 AND NOT EXISTS ("
                   "    SELECT 1 FROM records r "
                   "    WHERE r.type = e.type AND r.id = e.id AND r.region = e.old_region) "
@@ -556,6 +586,9 @@ class SqliteTransaction final : public StoreTransaction {
           if (!row.ColumnIsNull(1)) {
             e.state.emplace();
             ok = ok && e.state->ParseFromString(row.ColumnBlob(1));
+            std::optional<FieldSeqs> seqs = DecodeFieldSeqs(row.ColumnBlob(4), e.server_seq);
+            ok = ok && seqs.has_value();
+            if (seqs) e.field_seqs = std::move(*seqs);
           } else {
             e.evicted_type = static_cast<v1::RecordType>(row.ColumnInt(2));
             e.evicted_id = row.ColumnText(3);

@@ -10,7 +10,7 @@
 namespace vinculo::server {
 
 // The schema version this build writes (PRAGMA user_version). STORED ON DISK.
-inline constexpr int kCentralSchemaVersion = 1;
+inline constexpr int kCentralSchemaVersion = 2;
 
 // The settings of every connection to the central store: WAL, a full fsync at each commit (an
 // acknowledged write survives power loss), foreign keys; a 64 MiB page cache (SQLite's default is

@@ -5,6 +5,7 @@
 
 #include "common/civil_time.h"
 #include "common/echoes.h"
+#include "common/field_seqs.h"
 #include "common/hlc.h"
 #include "common/merge.h"
 #include "common/record.h"
@@ -237,6 +238,12 @@ Result<v1::SyncResponse> SyncService::Sync(const Principal& who, const v1::SyncR
     return Error::PermissionDenied("the request names device " + request.device_id() +
                                    " but the token belongs to " + who.device_id);
   }
+  if (request.held_through() > request.cursor()) {
+    return Error::InvalidArgument("held_through " + std::to_string(request.held_through()) +
+                                      " is beyond the cursor " + std::to_string(request.cursor()) +
+                                      ": a device cannot hold changes it has not pulled",
+                                  "held_through");
+  }
   if (request.mutations_size() > static_cast<int>(limits_.max_mutations)) {
     return Error::ResourceExhausted("at most " + std::to_string(limits_.max_mutations) +
                                     " mutations per request");
@@ -352,6 +359,11 @@ Result<v1::SyncResponse> SyncService::Sync(const Principal& who, const v1::SyncR
       v1::Change* change = response.add_changes();
       change->set_server_seq(e.server_seq);
       *change->mutable_state() = std::move(*e.state);
+      // A device that holds its scope whole up to held_through gets only what changed since.
+      if (request.held_through() > 0 &&
+          KeepChangesAfter(change->mutable_state(), e.field_seqs, request.held_through())) {
+        change->set_partial(true);
+      }
       if (request.accepts_uniform_stamps()) {
         std::optional<v1::Stamp> stamp = request.accepts_base_stamps()
                                              ? TakeBaseStamp(change->mutable_state())

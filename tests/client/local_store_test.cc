@@ -129,6 +129,30 @@ TEST_F(LocalStoreTest, OpenRefusesMissingForeignAndNewerFiles) {
   EXPECT_EQ(newer.error().code, ErrorCode::kFailedPrecondition);
 }
 
+// A store of schema 1 (before held_through) opens migrated: its records and cursor kept, and its
+// next page asked whole.
+TEST_F(LocalStoreTest, AStoreOfTheFirstSchemaIsMigratedKeepingItsRecordsAndCursor) {
+  std::string id;
+  {
+    LocalStore store = NewStore();
+    id = *store.Add(Child("Lucía"), kNow);
+    v1::SyncResponse page;
+    page.set_next_cursor(12);
+    ASSERT_TRUE(store.ApplySyncResponse(page, kNow + 1).has_value());
+  }
+  {
+    auto db = sql::Database::Open(path_);
+    ASSERT_TRUE(db.has_value());
+    ASSERT_TRUE(db->Exec("ALTER TABLE device DROP COLUMN held_through; PRAGMA user_version = 1").ok());
+  }
+  Result<LocalStore> store = LocalStore::Open(path_);
+  ASSERT_TRUE(store.has_value()) << store.error().ToString();
+  EXPECT_EQ(store->ReadSyncPosition()->cursor, 12u);
+  EXPECT_EQ(store->ReadSyncPosition()->held_through, 0u);
+  EXPECT_EQ(store->Get(v1::RECORD_TYPE_CHILD, id)->record().child().given_name(), "Lucía");
+  EXPECT_EQ(store->ReadStatus()->pending, 1u);
+}
+
 TEST_F(LocalStoreTest, AddCommitsRecordAndOutboxTogether) {
   LocalStore store = NewStore();
   Result<std::string> id = store.Add(Child("Lucía", "Mamani Ñusta"), kNow);
@@ -368,6 +392,7 @@ TEST_F(LocalStoreTest, EchoesPassTheCursorOnlyWhenTheDigestMatchesTheStateHeld) 
   EXPECT_TRUE(applied->more);
   EXPECT_EQ(store.ReadStatus()->cursor, 5u);
   EXPECT_EQ(store.ReadStatus()->pending, 0u);
+  EXPECT_EQ(store.ReadSyncPosition()->held_through, 0u);  // b may lack changes of others
   EXPECT_TRUE(store.Get(v1::RECORD_TYPE_CHILD, RecordId(theirs.record())).has_value());
   EXPECT_EQ(store.Get(v1::RECORD_TYPE_CHILD, RecordId(later->state().record())).error().code,
             ErrorCode::kNotFound);
@@ -386,6 +411,7 @@ TEST_F(LocalStoreTest, EchoesPassTheCursorOnlyWhenTheDigestMatchesTheStateHeld) 
   ASSERT_TRUE(applied.has_value()) << applied.error().ToString();
   EXPECT_FALSE(applied->more);
   EXPECT_EQ(applied->cursor, 7u);
+  EXPECT_EQ(store.ReadSyncPosition()->held_through, 7u);  // applied whole
   EXPECT_EQ(store.Get(v1::RECORD_TYPE_CHILD, b)->record().child().family_name(), "Mamani");
   EXPECT_TRUE(store.Get(v1::RECORD_TYPE_CHILD, RecordId(later->state().record())).has_value());
 
@@ -402,6 +428,73 @@ TEST_F(LocalStoreTest, EchoesPassTheCursorOnlyWhenTheDigestMatchesTheStateHeld) 
   ASSERT_TRUE(applied.has_value()) << applied.error().ToString();
   EXPECT_EQ(applied->cursor, 8u);
   EXPECT_TRUE(applied->more);
+  EXPECT_EQ(store.ReadSyncPosition()->held_through, 7u);
+}
+
+// A partial change (only the fields changed since held_through) merges into the record held; one
+// for a record the device does not hold stops the page there and asks for the rest whole.
+TEST_F(LocalStoreTest, PartialChangesMergeIntoHeldRecordsAndAnUnheldOneAsksForTheRestWhole) {
+  LocalStore store = NewStore();
+  const v1::RecordState r1 = RemoteChild(1, 10);
+  const v1::RecordState r2 = RemoteChild(2, 10);
+  const v1::RecordState r3 = RemoteChild(3, 10);
+  v1::SyncResponse first;
+  v1::Change* whole = first.add_changes();
+  whole->set_server_seq(3);
+  *whole->mutable_state() = r1;
+  first.set_next_cursor(3);
+  ASSERT_TRUE(store.ApplySyncResponse(first, kNow + 1).has_value());
+  EXPECT_EQ(store.ReadSyncPosition()->held_through, 3u);
+
+  // r1's family name edited elsewhere: only that field comes.
+  const v1::Stamp edit = MakeStamp(MakeHlc(kNow + 5'000, 0), "019e8388-e492-7621-bcd7-000000000c0c");
+  v1::SyncResponse second;
+  v1::Change* p1 = second.add_changes();
+  p1->set_server_seq(5);
+  p1->set_partial(true);
+  p1->mutable_state()->mutable_record()->mutable_child()->set_id(RecordId(r1.record()));
+  p1->mutable_state()->mutable_record()->mutable_child()->set_family_name("Mamani");
+  v1::FieldStamp* fs = p1->mutable_state()->add_stamps();
+  fs->set_field(3);
+  *fs->mutable_stamp() = edit;
+  // r2 the device never held, as a partial change: it cannot be applied.
+  v1::Change* p2 = second.add_changes();
+  p2->set_server_seq(6);
+  p2->set_partial(true);
+  p2->mutable_state()->mutable_record()->mutable_child()->set_id(RecordId(r2.record()));
+  v1::Change* w3 = second.add_changes();
+  w3->set_server_seq(7);
+  *w3->mutable_state() = r3;
+  second.set_next_cursor(7);
+  Result<PullSummary> applied = store.ApplySyncResponse(second, kNow + 2);
+  ASSERT_TRUE(applied.has_value()) << applied.error().ToString();
+  EXPECT_EQ(applied->changes, 1u);
+  EXPECT_EQ(applied->cursor, 5u);
+  EXPECT_TRUE(applied->more);
+  EXPECT_EQ(store.ReadSyncPosition()->held_through, 0u);
+  const v1::RecordState merged = *store.Get(v1::RECORD_TYPE_CHILD, RecordId(r1.record()));
+  EXPECT_EQ(merged.record().child().family_name(), "Mamani");
+  EXPECT_EQ(merged.record().child().given_name(), r1.record().child().given_name());
+  EXPECT_EQ(merged.record().child().notes(), r1.record().child().notes());
+  EXPECT_TRUE(StampEqual(FieldStampOf(merged, 3), edit));
+  EXPECT_EQ(store.Get(v1::RECORD_TYPE_CHILD, RecordId(r2.record())).error().code,
+            ErrorCode::kNotFound);
+  EXPECT_EQ(store.Get(v1::RECORD_TYPE_CHILD, RecordId(r3.record())).error().code,
+            ErrorCode::kNotFound);
+
+  // Asked with held_through 0, the server sends the rest whole.
+  v1::SyncResponse third;
+  v1::Change* w2 = third.add_changes();
+  w2->set_server_seq(6);
+  *w2->mutable_state() = r2;
+  *third.add_changes() = *w3;
+  third.set_next_cursor(7);
+  applied = store.ApplySyncResponse(third, kNow + 3);
+  ASSERT_TRUE(applied.has_value()) << applied.error().ToString();
+  EXPECT_EQ(applied->cursor, 7u);
+  EXPECT_EQ(store.ReadSyncPosition()->held_through, 7u);
+  EXPECT_TRUE(store.Get(v1::RECORD_TYPE_CHILD, RecordId(r2.record())).has_value());
+  EXPECT_TRUE(store.Get(v1::RECORD_TYPE_CHILD, RecordId(r3.record())).has_value());
 }
 
 // The same echoes as one page under one digest (SyncResponse.echo_page): the page matches whole,

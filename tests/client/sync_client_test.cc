@@ -440,7 +440,8 @@ class AheadLoggingTransport final : public Transport {
   void SendAhead(const HttpRequest& request) override {
     v1::SyncRequest sync;
     EXPECT_TRUE(sync.ParseFromString(request.body));
-    events_->push_back("ahead " + std::to_string(sync.cursor()));
+    events_->push_back("ahead " + std::to_string(sync.cursor()) + " held " +
+                       std::to_string(sync.held_through()));
     ahead_ = request;
   }
   Result<HttpResponse> ReceiveAhead() override {
@@ -466,11 +467,19 @@ TEST_F(SyncClientTest, AsksForTheNextPageBeforeApplyingThisOne) {
                           }});
   ASSERT_TRUE(summary.has_value()) << summary.error().ToString();
   // Each next page is asked for (from the cursor the page will commit) before the page is applied.
-  EXPECT_EQ(events, (std::vector<std::string>{"ahead 2", "page 1 committed", "receive", "ahead 4",
-                                              "page 2 committed", "receive", "page 3 committed"}));
+  EXPECT_EQ(events, (std::vector<std::string>{"ahead 2 held 0", "page 1 committed", "receive",
+                                              "ahead 4 held 0", "page 2 committed", "receive",
+                                              "page 3 committed"}));
   EXPECT_EQ(summary->pulled, 5u);
   EXPECT_EQ(Status().cursor, 5u);
   EXPECT_EQ(Status().records, 5u);
+  // The next sync starts holding the scope through the end of this one, and keeps that through
+  // its pages: a record could change again beyond a page, so only a last page moves it.
+  for (const char* name : {"Fabio", "Gala", "Hugo"}) server.AddRemoteChild(name);
+  events.clear();
+  ASSERT_TRUE(RunSync(transport, {.pull_limit = 2}).has_value());
+  EXPECT_EQ(events, (std::vector<std::string>{"ahead 7 held 5", "receive"}));
+  EXPECT_EQ(store().ReadSyncPosition()->held_through, 8u);
 }
 
 TEST_F(SyncClientTest, PushRoundsAreNotSentAhead) {
@@ -542,8 +551,10 @@ TEST_P(EchoFormTest, AnEchoThatDoesNotMatchStopsThePageAndTheRecordComesInFull) 
   EXPECT_TRUE(first.accepts_base_stamps());
   EXPECT_EQ(first.mutations_size(), 2);
   // The first reply echoes seq 1 with a wrong digest: the cursor stays at 0.
+  EXPECT_EQ(first.held_through(), 0u);  // nothing pulled yet
   const v1::SyncRequest second = transport.SyncRequestAt(1);
   EXPECT_EQ(second.cursor(), 0u);
+  EXPECT_EQ(second.held_through(), 0u);
   EXPECT_EQ(second.mutations_size(), 0);
   EXPECT_EQ(s->pushed, 2u);
   EXPECT_EQ(s->pulled, 2u);  // both in full from the second round on
@@ -558,6 +569,8 @@ TEST_P(EchoFormTest, AnEchoThatDoesNotMatchStopsThePageAndTheRecordComesInFull) 
   s = RunSync(transport);
   ASSERT_TRUE(s.has_value()) << s.error().ToString();
   EXPECT_EQ(transport.requests.size(), before + 1);
+  // The last page of the sync before was applied whole: the device holds its scope through it.
+  EXPECT_EQ(transport.SyncRequestAt(before).held_through(), 2u);
   EXPECT_EQ(s->pushed, 1u);
   EXPECT_EQ(s->pulled, 0u);
   EXPECT_EQ(Status().cursor, 3u);

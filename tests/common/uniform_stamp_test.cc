@@ -191,7 +191,9 @@ TEST(UniformStamp, RoundTripsEveryStateItTakesAndLeavesTheOthers) {
     for (uint32_t f : set) all_stamped = all_stamped && !IsZeroStamp(FieldStampOf(state, f));
     ASSERT_EQ(base.has_value(), all_stamped) << "case " << c << ", seed " << seed;
     if (base) {
-      if (stamp) EXPECT_TRUE(wire.stamps().empty()) << "case " << c << ", seed " << seed;
+      if (stamp) {
+        EXPECT_TRUE(wire.stamps().empty()) << "case " << c << ", seed " << seed;
+      }
       for (uint32_t f : set) {
         ASSERT_FALSE(StampEqual(FieldStampOf(wire, f), *base)) << "case " << c << ", seed " << seed;
       }

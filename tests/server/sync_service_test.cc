@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "common/echoes.h"
+#include "common/sqlite.h"
 #include "common/state_digest.h"
 #include "common/uniform_stamp.h"
 #include "tests/server/server_test_util.h"
@@ -179,6 +180,134 @@ TEST_F(SyncServiceTest, RecordsOfOneWriteComeWithOneStampWhenTheDeviceAcceptsIt)
   expanded = based.state();
   ASSERT_TRUE(PutBaseStamp(&expanded, based.uniform_stamp()).ok());
   EXPECT_EQ(StateDigest(expanded), StateDigest(a_.states[Id(2)]));
+}
+
+// A device that holds its scope whole up to held_through is sent an edited record as the fields
+// changed since (Change.partial); one that does not, or a record that just entered its region,
+// whole.
+TEST_F(SyncServiceTest, EditsComeAsTheirChangedFieldsToADeviceThatHoldsTheRestWhole) {
+  Sync(ana_, {a_.Create(ChildRecord(Id(1), "Lucía", "Cusco"), kNow),
+              a_.Create(VisitRecord(Id(2), Id(1)), kNow)});
+  const v1::SyncResponse first = Sync(beto_, {});
+  b_.Pull(first);
+  const uint64_t held = first.next_cursor();
+  v1::Record edit;
+  edit.mutable_home_visit()->set_id(Id(2));
+  edit.mutable_home_visit()->set_observations("la tía la lleva a la escuela");
+  Sync(ana_, {a_.Write(edit, {8}, kNow + 10)}, held);
+
+  v1::SyncRequest request;
+  request.set_device_id(beto_.device_id);
+  request.set_cursor(held);
+  request.set_held_through(held);
+  Result<v1::SyncResponse> r = service_.Sync(beto_, request, kNow + 20);
+  ASSERT_TRUE(r.has_value()) << r.error().ToString();
+  ASSERT_EQ(r->changes_size(), 1);
+  const v1::Change& partial = r->changes(0);
+  EXPECT_TRUE(partial.partial());
+  EXPECT_EQ(partial.state().record().home_visit().id(), Id(2));
+  EXPECT_EQ(partial.state().record().home_visit().observations(), "la tía la lleva a la escuela");
+  EXPECT_TRUE(partial.state().record().home_visit().child_id().empty());
+  ASSERT_EQ(partial.state().stamps_size(), 1);
+  EXPECT_EQ(partial.state().stamps(0).field(), 8u);
+  b_.Pull(*r);
+  EXPECT_EQ(StateDigest(b_.states[Id(2)]), StateDigest(a_.states[Id(2)]));
+
+  // held_through 0 (a device catching up): whole.
+  request.set_held_through(0);
+  r = service_.Sync(beto_, request, kNow + 30);
+  ASSERT_TRUE(r.has_value()) << r.error().ToString();
+  ASSERT_EQ(r->changes_size(), 1);
+  EXPECT_FALSE(r->changes(0).partial());
+  EXPECT_EQ(StateDigest(r->changes(0).state()), StateDigest(a_.states[Id(2)]));
+
+  // The case moves to Lima, where lia's device held everything through a later seq: the child and
+  // its visit come to her whole, as she never held them.
+  FakeDevice lima(lia_.device_id);
+  Sync(lia_, {lima.Create(ChildRecord(Id(3), "Sara", "Lima"), kNow + 40)});
+  const v1::SyncResponse lima_first = Sync(lia_, {});
+  lima.Pull(lima_first);
+  FakeDevice admin(admin_.device_id);
+  admin.Pull(Sync(admin_, {}));
+  v1::Record move;
+  move.mutable_child()->set_id(Id(1));
+  move.mutable_child()->set_region("Lima");
+  EXPECT_EQ(Sync(admin_, {admin.Write(move, {6}, kNow + 1000)}, 2).rejections_size(), 0);
+  request.set_device_id(lia_.device_id);
+  request.set_cursor(lima_first.next_cursor());
+  request.set_held_through(lima_first.next_cursor());
+  r = service_.Sync(lia_, request, kNow + 1010);
+  ASSERT_TRUE(r.has_value()) << r.error().ToString();
+  ASSERT_EQ(r->changes_size(), 2);
+  for (const v1::Change& c : r->changes()) EXPECT_FALSE(c.partial());
+  lima.Pull(*r);
+  EXPECT_EQ(StateDigest(lima.states[Id(1)]), StateDigest(admin.states[Id(1)]));
+  EXPECT_EQ(lima.states[Id(2)].record().home_visit().observations(), "la tía la lleva a la escuela");
+  EXPECT_EQ(lima.states[Id(2)].record().home_visit().child_id(), Id(1));
+}
+
+TEST_F(SyncServiceTest, RefusesHeldThroughBeyondTheCursorAndAppliesNothing) {
+  v1::SyncRequest request;
+  request.set_device_id(ana_.device_id);
+  request.set_cursor(1);
+  request.set_held_through(2);
+  *request.add_mutations() = a_.Create(ChildRecord(Id(1), "Lucía", "Cusco"), kNow);
+  Result<v1::SyncResponse> r = service_.Sync(ana_, request, kNow);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(r.error().field, "held_through");
+  EXPECT_EQ(*store_->CountRecords(v1::RECORD_TYPE_CHILD), 0u);
+}
+
+// A central store of schema 1 (no field_seqs) opens migrated; its records count as changed at
+// their own seq, so an edit after the migration still comes as its changed fields alone.
+TEST(SyncServiceMigration, RecordsFromBeforeFieldSeqsComeWholeThenTheirEditsPartial) {
+  TempDir dir;
+  FakeDevice a(Id(9001));
+  uint64_t held = 0;
+  {
+    std::unique_ptr<CentralStore> store = NewCentralStore(dir);
+    const Principal ana = Enrol(*store, "ana", Role::kFieldWorker, "Cusco", Id(9001));
+    SyncService service(*store, SyncLimits{});
+    v1::SyncRequest request;
+    request.set_device_id(ana.device_id);
+    *request.add_mutations() = a.Create(ChildRecord(Id(1), "Lucía", "Cusco"), kNow);
+    *request.add_mutations() = a.Create(VisitRecord(Id(2), Id(1)), kNow);
+    Result<v1::SyncResponse> r = service.Sync(ana, request, kNow);
+    ASSERT_TRUE(r.has_value()) << r.error().ToString();
+    held = r->next_cursor();
+  }
+  {
+    Result<sql::Database> db = sql::Database::Open(dir / "data/central.db");
+    ASSERT_TRUE(db.has_value());
+    ASSERT_TRUE(db->Exec("ALTER TABLE records DROP COLUMN field_seqs; PRAGMA user_version = 1").ok());
+  }
+  std::unique_ptr<CentralStore> store = NewCentralStore(dir);
+  const Principal ana = Enrol(*store, "ana", Role::kFieldWorker, "Cusco", Id(9001));
+  SyncService service(*store, SyncLimits{});
+  v1::Record edit;
+  edit.mutable_home_visit()->set_id(Id(2));
+  edit.mutable_home_visit()->set_next_visit_due("2026-06-10");
+  v1::SyncRequest request;
+  request.set_device_id(ana.device_id);
+  request.set_cursor(held);
+  request.set_held_through(held);
+  *request.add_mutations() = a.Write(edit, {11}, kNow + 10);
+  Result<v1::SyncResponse> r = service.Sync(ana, request, kNow + 10);
+  ASSERT_TRUE(r.has_value()) << r.error().ToString();
+  ASSERT_EQ(r->changes_size(), 1);
+  EXPECT_TRUE(r->changes(0).partial());
+  ASSERT_EQ(r->changes(0).state().stamps_size(), 1);
+  EXPECT_EQ(r->changes(0).state().stamps(0).field(), 11u);
+
+  request.clear_mutations();
+  request.set_cursor(0);
+  request.set_held_through(0);
+  r = service.Sync(ana, request, kNow + 20);
+  ASSERT_TRUE(r.has_value()) << r.error().ToString();
+  ASSERT_EQ(r->changes_size(), 2);
+  EXPECT_EQ(StateDigest(r->changes(0).state()), StateDigest(a.states[Id(1)]));
+  EXPECT_EQ(StateDigest(r->changes(1).state()), StateDigest(a.states[Id(2)]));
 }
 
 TEST_F(SyncServiceTest, ResentMutationsAreAcknowledgedNotApplied) {

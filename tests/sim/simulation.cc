@@ -1154,6 +1154,7 @@ void World::OnExchange(int d, const client::HttpRequest& request, const server::
       learned_below = (*echoes)[matched].server_seq;
       ++totals_.echoes_missed;
     }
+    for (const v1::Change& c : got.changes()) totals_.partials += c.partial() ? 1 : 0;
     for (const v1::Change& c : got.changes()) {
       if (c.server_seq() > learned_below) break;
       const Key key = KeyOf(c.state().record());
@@ -1803,6 +1804,7 @@ void Totals::Add(const Totals& o) {
   pages += o.pages;
   echoes += o.echoes;
   echoes_missed += o.echoes_missed;
+  partials += o.partials;
   for (int k = 0; k < kFaultKinds; ++k) faults[k] += o.faults[k];
   held_delivered += o.held_delivered;
   cuts_that_parse += o.cuts_that_parse;
@@ -1827,7 +1829,8 @@ std::string Totals::Line() const {
       << " writes=" << writes << " (deletes=" << deletes << " restores=" << restores
       << " reassignments=" << reassignments << " refused_locally=" << local_refused << ")"
       << " syncs=" << syncs << " (ended_by_fault=" << syncs_failed << " pages=" << pages
-      << " echoes=" << echoes << " echoes_missed=" << echoes_missed << ")"
+      << " echoes=" << echoes << " echoes_missed=" << echoes_missed << " partials=" << partials
+      << ")"
       << " faults=" << faults_total() << " (";
   for (int k = 0; k < kFaultKinds; ++k) {
     out << (k ? " " : "") << FaultName(static_cast<Fault>(k)) << "=" << faults[k];

@@ -42,6 +42,7 @@ struct Totals {
   uint64_t pages = 0;         // sync replies applied
   uint64_t echoes = 0;         // own writes sent back as digests that matched the device's state
   uint64_t echoes_missed = 0;  // ... that did not (the device stopped the page and pulled again)
+  uint64_t partials = 0;       // changes sent as only the fields changed since held_through
   uint64_t faults[kFaultKinds] = {};
   uint64_t held_delivered = 0;  // delayed requests delivered late
   // Cut points of a reply that still parsed (a cut between two fields: protobuf has no end
