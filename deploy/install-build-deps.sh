@@ -14,7 +14,6 @@ packages=(
   libcli11-dev
   jq                          # bench/run.sh joins the benchmarks' JSON
   zlib1g-dev libzstd-dev
-  libjemalloc-dev             # the allocator of vinculo-server and vinculo (docs/performance.md)
   systemd                     # systemd-analyze verify checks deploy/systemd/ (not in a bare container)
 )
 # For `make fuzz` (tests/fuzz/run.sh): clang, and its sanitizer and libFuzzer runtimes, which
