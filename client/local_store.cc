@@ -39,7 +39,7 @@ struct LocalStore::Impl {
     uint64_t next_seq = 1;
     uint64_t acked_seq = 0;
     uint64_t cursor = 0;
-    uint64_t held_through = 0;  // SyncRequest.held_through: every change up to it applied whole
+    uint64_t held_through = 0;  // SyncRequest.held_through: the end of the last pull applied whole
   };
 
   Result<DeviceRow> LoadDevice() {

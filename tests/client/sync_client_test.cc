@@ -589,7 +589,10 @@ TEST_F(SyncClientTest, AResetWithNothingToPushPullsAgainFromTheStart) {
   server.reset_next = true;
   Result<SyncSummary> s = RunSync(transport);
   ASSERT_TRUE(s.has_value()) << s.error().ToString();
+  EXPECT_EQ(transport.SyncRequestAt(1).held_through(), 2u);
+  // After the reset the device holds nothing the restored server vouches for: all of it whole.
   EXPECT_EQ(transport.SyncRequestAt(2).cursor(), 0u);
+  EXPECT_EQ(transport.SyncRequestAt(2).held_through(), 0u);
   EXPECT_EQ(s->pulled, 2u);
   EXPECT_EQ(Status().cursor, 2u);
 }

@@ -1,7 +1,5 @@
 #include "common/field_seqs.h"
 
-#include <google/protobuf/io/coded_stream.h>
-#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <gtest/gtest.h>
 
 #include <random>
@@ -11,6 +9,7 @@
 #include "common/record.h"
 #include "common/uniform_stamp.h"
 #include "tests/common/seed.h"
+#include "tests/common/states.h"
 
 namespace vinculo {
 namespace {
@@ -20,15 +19,6 @@ constexpr char kWorker[] = "019e8388-e492-7621-bcd7-000000000b0b";
 constexpr char kOffice[] = "019e8388-e492-7621-bcd7-000000000c0c";
 constexpr uint32_t kObservations = 8;  // HomeVisit.observations
 constexpr uint32_t kNextDue = 11;      // HomeVisit.next_visit_due
-
-std::string Bytes(const google::protobuf::Message& m) {
-  std::string out;
-  google::protobuf::io::StringOutputStream stream(&out);
-  google::protobuf::io::CodedOutputStream coded(&stream);
-  coded.SetSerializationDeterministic(true);
-  m.SerializeToCodedStream(&coded);
-  return out;
-}
 
 v1::Record Visit() {
   v1::Record r;
@@ -40,13 +30,6 @@ v1::Record Visit() {
   v->set_kind(v1::VISIT_KIND_FOLLOW_UP);
   v->set_next_visit_due("2026-07-01");
   return r;
-}
-
-v1::RecordState Written(v1::RecordState state, const v1::Record& values,
-                        std::vector<uint32_t> fields, HlcValue hlc, const std::string& device) {
-  const v1::Mutation m = MakeMutation(state, values, fields, hlc, 1);
-  EXPECT_TRUE(ApplyMutation(&state, m, device).has_value());
-  return state;
 }
 
 TEST(FieldSeqs, RoundTripThroughTheStoreBytesAndAllAtOneSeqIsNoBytes) {
@@ -118,12 +101,12 @@ TEST(FieldSeqs, APartialChangeKeepsOnlyTheFieldsChangedAfterTheDevicesSeq) {
   // The device that held the record at seq 5 ends with the server's state, byte for byte.
   v1::RecordState held = created;
   ASSERT_TRUE(MergeState(&held, partial).value());
-  EXPECT_EQ(Bytes(held), Bytes(edited));
+  EXPECT_EQ(DeterministicBytes(held), DeterministicBytes(edited));
 
   // A device that held nothing later than seq 4 is sent the record whole.
   v1::RecordState whole = edited;
   EXPECT_FALSE(KeepChangesAfter(&whole, seqs, 4));
-  EXPECT_EQ(Bytes(whole), Bytes(edited));
+  EXPECT_EQ(DeterministicBytes(whole), DeterministicBytes(edited));
 }
 
 // Over random histories of writes by two devices, each saved at the next seq: a device that held
@@ -183,7 +166,7 @@ TEST(FieldSeqs, APartialChangeBringsADeviceFromAnyEarlierSeqToTheServersState) {
       }
       v1::RecordState device = states[held_at];
       ASSERT_TRUE(MergeState(&device, partial).has_value());
-      ASSERT_EQ(Bytes(device), Bytes(server))
+      ASSERT_EQ(DeterministicBytes(device), DeterministicBytes(server))
           << "case " << c << ", held at seq " << held_at + 1 << ", seed " << seed;
     }
   }

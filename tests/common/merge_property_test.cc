@@ -11,6 +11,7 @@
 #include "common/merge.h"
 #include "common/record.h"
 #include "tests/common/seed.h"
+#include "tests/common/states.h"
 
 namespace vinculo {
 namespace {
@@ -22,15 +23,6 @@ const char* const kDevices[] = {"dev-a", "dev-b", "dev-c", "dev-d", "dev-e"};
 constexpr uint32_t kObservations = 8, kKind = 6, kAttendees = 7, kLatitude = 12, kNotesLike = 10,
                    kDue = 11;
 const uint32_t kEditable[] = {kKind, kAttendees, kObservations, kNotesLike, kDue, kLatitude};
-
-std::string Bytes(const google::protobuf::Message& m) {
-  std::string out;
-  google::protobuf::io::StringOutputStream stream(&out);
-  google::protobuf::io::CodedOutputStream coded(&stream);
-  coded.SetSerializationDeterministic(true);
-  m.SerializeToCodedStream(&coded);
-  return out;
-}
 
 // A HomeVisit record with random values in `fields` (small value ranges, so equal values happen).
 v1::Record RandomValues(std::mt19937_64& rng, const std::vector<uint32_t>& fields) {
@@ -114,11 +106,14 @@ TEST(MergeProperty, MergeStateIsCommutativeAssociativeIdempotent) {
     std::vector<PooledWrite> pool = RandomPool(rng, 2 + static_cast<int>(rng() % 10));
     v1::RecordState a = RandomReplica(rng, pool), b = RandomReplica(rng, pool),
                     d = RandomReplica(rng, pool);
-    ASSERT_EQ(Bytes(Merged(a, b)), Bytes(Merged(b, a))) << "commutative, case " << c;
-    ASSERT_EQ(Bytes(Merged(Merged(a, b), d)), Bytes(Merged(a, Merged(b, d))))
+    ASSERT_EQ(DeterministicBytes(Merged(a, b)), DeterministicBytes(Merged(b, a)))
+        << "commutative, case " << c;
+    ASSERT_EQ(DeterministicBytes(Merged(Merged(a, b), d)),
+              DeterministicBytes(Merged(a, Merged(b, d))))
         << "associative, case " << c;
-    ASSERT_EQ(Bytes(Merged(a, a)), Bytes(a)) << "idempotent, case " << c;
-    ASSERT_EQ(Bytes(Merged(Merged(a, b), b)), Bytes(Merged(a, b))) << "idempotent, case " << c;
+    ASSERT_EQ(DeterministicBytes(Merged(a, a)), DeterministicBytes(a)) << "idempotent, case " << c;
+    ASSERT_EQ(DeterministicBytes(Merged(Merged(a, b), b)), DeterministicBytes(Merged(a, b)))
+        << "idempotent, case " << c;
   }
 }
 
@@ -145,8 +140,8 @@ TEST(MergeProperty, ReplicasThatSawTheSameWritesInAnyOrderAreByteIdentical) {
       ASSERT_TRUE(ApplyMutation(&single, w->mutation, w->device));
       ASSERT_TRUE(MergeState(&r3, single));
     }
-    ASSERT_EQ(Bytes(r1), Bytes(r2)) << "case " << c;
-    ASSERT_EQ(Bytes(r1), Bytes(r3)) << "case " << c;
+    ASSERT_EQ(DeterministicBytes(r1), DeterministicBytes(r2)) << "case " << c;
+    ASSERT_EQ(DeterministicBytes(r1), DeterministicBytes(r3)) << "case " << c;
   }
 }
 
@@ -276,7 +271,7 @@ struct Simulation {
       for (const auto* f : all) {
         if (f != fd && f->number() != kIdField) msg->GetReflection()->ClearField(msg, f);
       }
-      return Bytes(r);
+      return DeterministicBytes(r);
     };
     return project(ma) == project(mb);
   }
@@ -288,11 +283,11 @@ struct Simulation {
     // a few replays to show they change nothing.
     for (size_t i = dev.acked; i < dev.outbox.size(); ++i) {
       if (i < server_applied[d]) {
-        const std::string before = Bytes(server);
+        const std::string before = DeterministicBytes(server);
         Result<ApplyOutcome> again =
             ApplyMutation(&server, writes[dev.outbox[i]].mutation, kDevices[d]);
         ASSERT_TRUE(again.has_value());
-        ASSERT_EQ(Bytes(server), before) << "a replayed mutation changed the server";
+        ASSERT_EQ(DeterministicBytes(server), before) << "a replayed mutation changed the server";
         continue;
       }
       ServerApply(dev.outbox[i]);
@@ -383,7 +378,7 @@ struct Simulation {
 
   void CheckConverged() {
     for (size_t d = 0; d < devices.size(); ++d) {
-      if (Bytes(devices[d].state) != Bytes(server)) {
+      if (DeterministicBytes(devices[d].state) != DeterministicBytes(server)) {
         failures.push_back("device " + std::to_string(d) + " did not converge with the server");
       }
     }

@@ -1,7 +1,5 @@
 #include "common/uniform_stamp.h"
 
-#include <google/protobuf/io/coded_stream.h>
-#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <gtest/gtest.h>
 
 #include <random>
@@ -10,21 +8,13 @@
 #include "common/merge.h"
 #include "common/record.h"
 #include "tests/common/seed.h"
+#include "tests/common/states.h"
 
 namespace vinculo {
 namespace {
 
 constexpr char kId[] = "01890a5d-ac96-774b-bcce-b302099a8057";
 constexpr char kDevice[] = "019e8388-e492-7621-bcd7-000000000b0b";
-
-std::string Bytes(const google::protobuf::Message& m) {
-  std::string out;
-  google::protobuf::io::StringOutputStream stream(&out);
-  google::protobuf::io::CodedOutputStream coded(&stream);
-  coded.SetSerializationDeterministic(true);
-  m.SerializeToCodedStream(&coded);
-  return out;
-}
 
 v1::Record Visit() {
   v1::Record r;
@@ -37,13 +27,6 @@ v1::Record Visit() {
   return r;
 }
 
-v1::RecordState Written(v1::RecordState state, const v1::Record& values,
-                        std::vector<uint32_t> fields, HlcValue hlc, const std::string& device) {
-  const v1::Mutation m = MakeMutation(state, values, fields, hlc, 1);
-  EXPECT_TRUE(ApplyMutation(&state, m, device).has_value());
-  return state;
-}
-
 TEST(UniformStamp, ACreatedRecordTravelsWithOneStampAndComesBackExactly) {
   const v1::Record visit = Visit();
   const v1::RecordState created = Written({}, visit, SetFields(visit), MakeHlc(1000, 0), kDevice);
@@ -53,7 +36,7 @@ TEST(UniformStamp, ACreatedRecordTravelsWithOneStampAndComesBackExactly) {
   EXPECT_TRUE(wire.stamps().empty());
   EXPECT_EQ(stamp->device(), kDevice);
   ASSERT_TRUE(PutBaseStamp(&wire, *stamp).ok());
-  EXPECT_EQ(Bytes(wire), Bytes(created));
+  EXPECT_EQ(DeterministicBytes(wire), DeterministicBytes(created));
 }
 
 TEST(UniformStamp, IsNotTakenFromMixedStampsOrAStampedDefault) {
@@ -66,7 +49,7 @@ TEST(UniformStamp, IsNotTakenFromMixedStampsOrAStampedDefault) {
   v1::RecordState edited = Written(created, edit, {8}, MakeHlc(2000, 0), kDevice);
   v1::RecordState untouched = edited;
   EXPECT_FALSE(TakeUniformStamp(&untouched).has_value());
-  EXPECT_EQ(Bytes(untouched), Bytes(edited));
+  EXPECT_EQ(DeterministicBytes(untouched), DeterministicBytes(edited));
 
   // A field cleared by its one write: stamped, but holding the default, so the set fields would
   // not bring its stamp back.
@@ -76,7 +59,7 @@ TEST(UniformStamp, IsNotTakenFromMixedStampsOrAStampedDefault) {
       Written({}, cleared, {2, 6, 7, 8}, MakeHlc(1000, 0), kDevice);
   untouched = with_cleared;
   EXPECT_FALSE(TakeUniformStamp(&untouched).has_value());
-  EXPECT_EQ(Bytes(untouched), Bytes(with_cleared));
+  EXPECT_EQ(DeterministicBytes(untouched), DeterministicBytes(with_cleared));
 
   v1::RecordState empty;
   EXPECT_FALSE(TakeUniformStamp(&empty).has_value());
@@ -96,7 +79,7 @@ TEST(UniformStamp, AnEditedRecordTravelsWithItsCreationStampOnceAndTheEditsStamp
   ASSERT_EQ(wire.stamps_size(), 1);  // only the edit's
   EXPECT_EQ(wire.stamps(0).field(), 8u);
   ASSERT_TRUE(PutBaseStamp(&wire, *base).ok());
-  EXPECT_EQ(Bytes(wire), Bytes(edited));
+  EXPECT_EQ(DeterministicBytes(wire), DeterministicBytes(edited));
 
   // A created record: the base form is the uniform form.
   wire = created;
@@ -115,10 +98,10 @@ TEST(UniformStamp, PutRefusesUnsortedStampsAZeroStampAndNoKind) {
   const v1::Record visit = Visit();
   v1::RecordState created = Written({}, visit, SetFields(visit), MakeHlc(1000, 0), kDevice);
   created.mutable_stamps()->SwapElements(0, 1);
-  const std::string before = Bytes(created);
+  const std::string before = DeterministicBytes(created);
   EXPECT_EQ(PutBaseStamp(&created, MakeStamp(MakeHlc(5, 0), kDevice)).error().field,
             "change.state.stamps");
-  EXPECT_EQ(Bytes(created), before);
+  EXPECT_EQ(DeterministicBytes(created), before);
 
   v1::RecordState bare;
   *bare.mutable_record() = visit;
@@ -168,7 +151,7 @@ TEST(UniformStamp, RoundTripsEveryStateItTakesAndLeavesTheOthers) {
       const std::string device = rng() % 2 ? kDevice : "019e8388-e492-7621-bcd7-000000000c0c";
       state = Written(state, values, fields, MakeHlc(1000 + static_cast<uint64_t>(w), 0), device);
     }
-    const std::string before = Bytes(state);
+    const std::string before = DeterministicBytes(state);
     v1::RecordState wire = state;
     std::optional<v1::Stamp> stamp = TakeUniformStamp(&wire);
     bool uniform = !state.stamps().empty();
@@ -183,7 +166,7 @@ TEST(UniformStamp, RoundTripsEveryStateItTakesAndLeavesTheOthers) {
       ++taken;
       ASSERT_TRUE(PutBaseStamp(&wire, *stamp).ok());
     }
-    ASSERT_EQ(Bytes(wire), before) << "case " << c << ", seed " << seed;
+    ASSERT_EQ(DeterministicBytes(wire), before) << "case " << c << ", seed " << seed;
 
     wire = state;
     std::optional<v1::Stamp> base = TakeBaseStamp(&wire);
@@ -199,7 +182,7 @@ TEST(UniformStamp, RoundTripsEveryStateItTakesAndLeavesTheOthers) {
       }
       ASSERT_TRUE(PutBaseStamp(&wire, *base).ok());
     }
-    ASSERT_EQ(Bytes(wire), before) << "case " << c << ", seed " << seed;
+    ASSERT_EQ(DeterministicBytes(wire), before) << "case " << c << ", seed " << seed;
   }
   EXPECT_GT(taken, 0);
   EXPECT_LT(taken, PropertyCases());

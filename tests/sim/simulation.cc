@@ -1,7 +1,5 @@
 #include "tests/sim/simulation.h"
 
-#include <google/protobuf/io/coded_stream.h>
-#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -23,6 +21,7 @@
 #include "common/record.h"
 #include "common/state_digest.h"
 #include "server/auth.h"
+#include "tests/common/states.h"
 
 namespace vinculo::sim {
 namespace {
@@ -54,16 +53,6 @@ std::string KeyName(const Key& key) {
   return std::string(RecordTypeName(static_cast<v1::RecordType>(key.first))) + " " + key.second;
 }
 
-std::string Bytes(const google::protobuf::Message& m) {
-  std::string out;
-  google::protobuf::io::StringOutputStream stream(&out);
-  google::protobuf::io::CodedOutputStream coded(&stream);
-  coded.SetSerializationDeterministic(true);
-  m.SerializeToCodedStream(&coded);
-  coded.Trim();
-  return out;
-}
-
 std::string HlcText(HlcValue hlc) {
   return std::to_string(HlcMillis(hlc)) + "." + std::to_string(HlcCounter(hlc));
 }
@@ -85,7 +74,7 @@ std::string FieldBytes(const v1::Record& record, uint32_t field) {
   for (const auto* f : set) {
     if (f->number() != static_cast<int>(field)) m->GetReflection()->ClearField(m, f);
   }
-  return Bytes(projected);
+  return DeterministicBytes(projected);
 }
 
 std::string FieldText(const v1::Record& record, uint32_t field) {
@@ -1260,12 +1249,12 @@ std::vector<std::string> World::Snapshot(int d) {
   Result<std::vector<client::RejectedMutation>> rejected = dev.store->Rejected();
   Result<std::vector<v1::Mutation>> pending = dev.store->Pending(1 << 20);
   if (!all || !st || !rejected || !pending) return {"unreadable"};
-  for (const v1::RecordState& s : *all) out.push_back(Bytes(s));
+  for (const v1::RecordState& s : *all) out.push_back(DeterministicBytes(s));
   out.push_back("cursor " + std::to_string(st->cursor) + " acked " + std::to_string(st->acked_seq) +
                 " next " + std::to_string(st->next_seq) + " hlc " + std::to_string(st->hlc));
   for (const client::RejectedMutation& r : *rejected)
-    out.push_back("rejected " + Bytes(r.mutation));
-  for (const v1::Mutation& m : *pending) out.push_back("pending " + Bytes(m));
+    out.push_back("rejected " + DeterministicBytes(r.mutation));
+  for (const v1::Mutation& m : *pending) out.push_back("pending " + DeterministicBytes(m));
   return out;
 }
 
@@ -1384,7 +1373,7 @@ void World::Wipe(int d) {
 std::string ViewBytes(const ServerView& view) {
   std::string out;
   for (const auto& [key, rec] : view.records) {
-    out += Bytes(rec.state) + rec.region + std::to_string(rec.server_seq);
+    out += DeterministicBytes(rec.state) + rec.region + std::to_string(rec.server_seq);
   }
   return out + std::to_string(view.last_seq);
 }
@@ -1508,7 +1497,7 @@ void World::CheckSame(int d, const ServerView& view, const std::string& check) {
                       "): " + server_it->second.state.ShortDebugString());
       return;
     }
-    if (Bytes(mine) != Bytes(server_it->second.state)) {
+    if (DeterministicBytes(mine) != DeterministicBytes(server_it->second.state)) {
       Fail(check, dev.label + " differs from the server on " + KeyName(key) +
                       "\n    device: " + mine.ShortDebugString() +
                       "\n    server: " + server_it->second.state.ShortDebugString());
