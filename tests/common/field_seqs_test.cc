@@ -115,41 +115,19 @@ TEST(FieldSeqs, APartialChangeKeepsOnlyTheFieldsChangedAfterTheDevicesSeq) {
 TEST(FieldSeqs, APartialChangeBringsADeviceFromAnyEarlierSeqToTheServersState) {
   const uint64_t seed = PropertySeed();
   std::mt19937_64 rng(seed);
-  const uint32_t kFields[] = {2, 6, 7, 8, 9, 10, 11, 12};
   int partials = 0;
   for (int c = 0; c < PropertyCases(); ++c) {
     std::vector<v1::RecordState> states;  // states[s]: the server's state after seq s + 1
     std::vector<FieldSeqs> seqs;
     const int writes = 1 + static_cast<int>(rng() % 5);
     for (int w = 0; w < writes; ++w) {
-      v1::Record values;
-      v1::HomeVisit* v = values.mutable_home_visit();
-      v->set_id(kId);
-      std::vector<uint32_t> fields;
-      if (w > 0 && rng() % 5 == 0) {
-        v->set_deleted(rng() % 2 == 0);
-        fields.push_back(kDeletedField);
-      } else {
-        for (uint32_t f : kFields) {
-          if (w == 0 ? rng() % 4 != 0 : rng() % 3 == 0) fields.push_back(f);
-        }
-        if (fields.empty()) fields.push_back(8);
-        if (rng() % 4 != 0) {  // else the fields are written cleared
-          v->set_child_id("01890a5d-ac96-774b-bcce-b302099a8058");
-          v->set_kind(v1::VISIT_KIND_ASSESSMENT);
-          v->add_attendees("p" + std::to_string(rng() % 3));
-          v->set_observations("obs " + std::to_string(rng() % 3));
-          v->set_risk_assessment(v1::RISK_LEVEL_LOW);
-          v->set_agreed_actions("acción");
-          v->set_next_visit_due("2026-07-01");
-          v->set_latitude(-12.5);
-        }
-      }
+      const RandomWrite write = RandomVisitWrite(rng, w, kId);
       const std::string& device = rng() % 2 ? kWorker : kOffice;
       const uint64_t seq = static_cast<uint64_t>(w) + 1;
       const v1::RecordState before = states.empty() ? v1::RecordState() : states.back();
       states.push_back(
-          Written(before, values, fields, MakeHlc(1000 + static_cast<uint64_t>(w), 0), device));
+          Written(before, write.values, write.fields, MakeHlc(1000 + static_cast<uint64_t>(w), 0),
+                  device));
       seqs.push_back(w == 0 ? AllAt(seq)
                             : NextFieldSeqs(before, seqs.back(), states.back(), seq));
       // Through the store's bytes, as the feed reads them.

@@ -118,38 +118,15 @@ TEST(UniformStamp, PutRefusesUnsortedStampsAZeroStampAndNoKind) {
 TEST(UniformStamp, RoundTripsEveryStateItTakesAndLeavesTheOthers) {
   const uint64_t seed = PropertySeed();
   std::mt19937_64 rng(seed);
-  const uint32_t kFields[] = {2, 6, 7, 8, 9, 10, 11, 12};
   int taken = 0;
   for (int c = 0; c < PropertyCases(); ++c) {
     v1::RecordState state;
     const int writes = 1 + static_cast<int>(rng() % 3);
     for (int w = 0; w < writes; ++w) {
-      v1::Record values;
-      v1::HomeVisit* v = values.mutable_home_visit();
-      v->set_id(kId);
-      std::vector<uint32_t> fields;
-      if (w > 0 && rng() % 5 == 0) {
-        v->set_deleted(rng() % 2 == 0);
-        fields.push_back(kDeletedField);
-      } else {
-        for (uint32_t f : kFields) {
-          if (w == 0 ? rng() % 4 != 0 : rng() % 3 == 0) fields.push_back(f);
-        }
-        if (fields.empty()) fields.push_back(8);
-        const bool keep_values = rng() % 4 != 0;  // else the fields are written cleared
-        if (keep_values) {
-          v->set_child_id("01890a5d-ac96-774b-bcce-b302099a8058");
-          v->set_kind(v1::VISIT_KIND_ASSESSMENT);
-          v->add_attendees("p" + std::to_string(rng() % 3));
-          v->set_observations("obs " + std::to_string(rng() % 3));
-          v->set_risk_assessment(v1::RISK_LEVEL_LOW);
-          v->set_agreed_actions("acción");
-          v->set_next_visit_due("2026-07-01");
-          v->set_latitude(-12.5);
-        }
-      }
+      const RandomWrite write = RandomVisitWrite(rng, w, kId);
       const std::string device = rng() % 2 ? kDevice : "019e8388-e492-7621-bcd7-000000000c0c";
-      state = Written(state, values, fields, MakeHlc(1000 + static_cast<uint64_t>(w), 0), device);
+      state = Written(state, write.values, write.fields, MakeHlc(1000 + static_cast<uint64_t>(w), 0),
+                      device);
     }
     const std::string before = DeterministicBytes(state);
     v1::RecordState wire = state;
