@@ -125,8 +125,8 @@ TEST(UniformStamp, RoundTripsEveryStateItTakesAndLeavesTheOthers) {
     for (int w = 0; w < writes; ++w) {
       const RandomWrite write = RandomVisitWrite(rng, w, kId);
       const std::string device = rng() % 2 ? kDevice : "019e8388-e492-7621-bcd7-000000000c0c";
-      state = Written(state, write.values, write.fields, MakeHlc(1000 + static_cast<uint64_t>(w), 0),
-                      device);
+      const HlcValue hlc = MakeHlc(1000 + static_cast<uint64_t>(w), 0);
+      state = Written(state, write.values, write.fields, hlc, device);
     }
     const std::string before = DeterministicBytes(state);
     v1::RecordState wire = state;
