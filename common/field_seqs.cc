@@ -1,33 +1,14 @@
 #include "common/field_seqs.h"
 
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+
 #include <algorithm>
 
 #include "common/merge.h"
 #include "common/record.h"
 
 namespace vinculo {
-namespace {
-
-void PutVarint(uint64_t v, std::string* out) {
-  while (v >= 0x80) {
-    out->push_back(static_cast<char>((v & 0x7F) | 0x80));
-    v >>= 7;
-  }
-  out->push_back(static_cast<char>(v));
-}
-
-// Reads one varint at `*pos`, advancing it; nullopt when truncated or longer than 10 bytes.
-std::optional<uint64_t> GetVarint(std::string_view bytes, size_t* pos) {
-  uint64_t v = 0;
-  for (int shift = 0; shift < 64 && *pos < bytes.size(); shift += 7) {
-    const auto byte = static_cast<unsigned char>(bytes[(*pos)++]);
-    v |= static_cast<uint64_t>(byte & 0x7F) << shift;
-    if ((byte & 0x80) == 0) return v;
-  }
-  return std::nullopt;
-}
-
-}  // namespace
 
 uint64_t FieldSeqs::SeqOf(uint32_t field) const {
   auto it = std::lower_bound(others.begin(), others.end(), field,
@@ -38,27 +19,31 @@ uint64_t FieldSeqs::SeqOf(uint32_t field) const {
 std::string EncodeFieldSeqs(const FieldSeqs& seqs, uint64_t server_seq) {
   std::string out;
   if (seqs == AllAt(server_seq)) return out;
-  PutVarint(seqs.base, &out);
-  for (const auto& [field, seq] : seqs.others) {
-    PutVarint(field, &out);
-    PutVarint(seq, &out);
+  {
+    google::protobuf::io::StringOutputStream stream(&out);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.WriteVarint64(seqs.base);
+    for (const auto& [field, seq] : seqs.others) {
+      coded.WriteVarint32(field);
+      coded.WriteVarint64(seq);
+    }
   }
   return out;
 }
 
 std::optional<FieldSeqs> DecodeFieldSeqs(std::string_view bytes, uint64_t server_seq) {
   if (bytes.empty()) return AllAt(server_seq);
-  size_t pos = 0;
-  std::optional<uint64_t> base = GetVarint(bytes, &pos);
-  if (!base) return std::nullopt;
-  FieldSeqs seqs{.base = *base, .others = {}};
-  while (pos < bytes.size()) {
-    std::optional<uint64_t> field = GetVarint(bytes, &pos);
-    if (!field || *field > UINT32_MAX) return std::nullopt;
-    std::optional<uint64_t> seq = GetVarint(bytes, &pos);
-    if (!seq) return std::nullopt;
-    if (!seqs.others.empty() && seqs.others.back().first >= *field) return std::nullopt;
-    seqs.others.emplace_back(static_cast<uint32_t>(*field), *seq);
+  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(bytes.data()),
+                                            static_cast<int>(bytes.size()));
+  FieldSeqs seqs;
+  if (!in.ReadVarint64(&seqs.base)) return std::nullopt;
+  while (in.CurrentPosition() < static_cast<int>(bytes.size())) {
+    uint64_t field = 0, seq = 0;
+    if (!in.ReadVarint64(&field) || field > UINT32_MAX || !in.ReadVarint64(&seq)) {
+      return std::nullopt;
+    }
+    if (!seqs.others.empty() && seqs.others.back().first >= field) return std::nullopt;
+    seqs.others.emplace_back(static_cast<uint32_t>(field), seq);
   }
   return seqs;
 }
