@@ -86,6 +86,8 @@ void Statement::Reset() {
 
 int64_t Statement::ColumnInt(int index) const { return sqlite3_column_int64(stmt_, index); }
 double Statement::ColumnDouble(int index) const { return sqlite3_column_double(stmt_, index); }
+int Statement::ColumnCount() const { return sqlite3_column_count(stmt_); }
+
 std::string Statement::ColumnText(int index) const {
   const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, index));
   return text == nullptr ? std::string()
@@ -95,6 +97,11 @@ std::string Statement::ColumnBlob(int index) const {
   const auto* data = static_cast<const char*>(sqlite3_column_blob(stmt_, index));
   return data == nullptr ? std::string()
                          : std::string(data, static_cast<size_t>(sqlite3_column_bytes(stmt_, index)));
+}
+std::string_view Statement::ColumnBytes(int index) const {
+  const auto* data = static_cast<const char*>(sqlite3_column_blob(stmt_, index));
+  return data == nullptr ? std::string_view()
+                         : std::string_view(data, static_cast<size_t>(sqlite3_column_bytes(stmt_, index)));
 }
 bool Statement::ColumnIsNull(int index) const {
   return sqlite3_column_type(stmt_, index) == SQLITE_NULL;
@@ -159,7 +166,7 @@ Result<Statement> Database::Prepare(std::string_view sql) {
 }
 
 Result<Statement*> Database::Cached(std::string_view sql) {
-  auto it = cache_.find(std::string(sql));
+  auto it = cache_.find(sql);
   if (it != cache_.end()) {
     it->second->Reset();
     return it->second.get();

@@ -6,6 +6,7 @@
 // Thread-compatible: one Database and its Statements are used by one thread at a time.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -44,10 +45,14 @@ class Statement {
   // Clears bindings and rewinds, ready to bind and step again.
   void Reset();
 
+  int ColumnCount() const;
   int64_t ColumnInt(int index) const;
   double ColumnDouble(int index) const;
   std::string ColumnText(int index) const;
   std::string ColumnBlob(int index) const;
+  // The blob's bytes in place, without a copy: valid until the next Step or Reset, as long as the
+  // column is read as nothing else meanwhile.
+  std::string_view ColumnBytes(int index) const;
   bool ColumnIsNull(int index) const;
 
  private:
@@ -101,8 +106,14 @@ class Database {
  private:
   explicit Database(sqlite3* db) : db_(db) {}
   void Close();
+  // Looked up by the SQL text as a string_view: a statement run for every record costs no string
+  // copy to find.
+  struct TextHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view text) const { return std::hash<std::string_view>{}(text); }
+  };
   sqlite3* db_ = nullptr;
-  std::unordered_map<std::string, std::unique_ptr<Statement>> cache_;
+  std::unordered_map<std::string, std::unique_ptr<Statement>, TextHash, std::equal_to<>> cache_;
 };
 
 // BEGIN IMMEDIATE ... COMMIT, rolled back by the destructor unless committed. Nothing of a failed or

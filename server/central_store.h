@@ -14,6 +14,7 @@
 
 #include "common/field_seqs.h"
 #include "common/hlc.h"
+#include "common/record.h"
 #include "common/result.h"
 #include "server/auth.h"
 #include "vinculo/v1/sync.pb.h"
@@ -47,6 +48,7 @@ struct StoredRecord {
   v1::RecordState state;
   std::string region;          // the region that decides who sees it
   uint64_t server_seq = 0;     // the seq of its latest change
+  FieldSeqs field_seqs;        // when each of its fields last changed
 };
 
 // Which records a reader may see: one region, or all of them.
@@ -144,8 +146,15 @@ class StoreTransaction {
   virtual Result<std::optional<StoredRecord>> LoadRecord(v1::RecordType type,
                                                          const std::string& id) = 0;
   // Stores the record's new state with the next server seq (dense, monotonic, assigned inside this
-  // transaction), and returns that seq.
-  virtual Result<uint64_t> SaveRecord(const v1::RecordState& state, const std::string& region) = 0;
+  // transaction), and returns that seq. `previous` is the record as LoadRecord returned it in this
+  // transaction, unchanged since (nullptr: there is none, a new record): saving reads nothing.
+  virtual Result<uint64_t> SaveRecord(const v1::RecordState& state, const std::string& region,
+                                      const StoredRecord* previous) = 0;
+  // The same, loading the record's previous version first.
+  Result<uint64_t> SaveRecord(const v1::RecordState& state, const std::string& region);
+  // The region of a stored record (nullopt when there is none), without decoding its state.
+  virtual Result<std::optional<std::string>> LoadRegion(v1::RecordType type,
+                                                        const std::string& id) = 0;
   // Records that the record left `old_region` at `server_seq` (the seq of the change that moved it).
   virtual Status AddScopeExit(uint64_t server_seq, v1::RecordType type, const std::string& id,
                               const std::string& old_region) = 0;
@@ -267,5 +276,13 @@ class CentralStore {
   virtual Result<std::vector<std::pair<std::string, uint32_t>>> VisitCountsByWorker(
       const Scope& scope, int64_t from_ms, int64_t to_ms) = 0;
 };
+
+inline Result<uint64_t> StoreTransaction::SaveRecord(const v1::RecordState& state,
+                                                    const std::string& region) {
+  Result<std::optional<StoredRecord>> previous = LoadRecord(TypeOf(state.record()),
+                                                            RecordId(state.record()));
+  if (!previous) return previous.error();
+  return SaveRecord(state, region, previous->has_value() ? &**previous : nullptr);
+}
 
 }  // namespace vinculo::server

@@ -586,7 +586,7 @@ Result<v1::ConflictEntry> QueryService::Resolve(const Principal& who, int64_t co
       VINCULO_RETURN_IF_ERROR(write(restore, kDeletedField));
     }
     VINCULO_RETURN_IF_ERROR(write(c.conflict.losing(), c.conflict.field()));
-    Result<uint64_t> seq = txn.SaveRecord(state, (*stored)->region);
+    Result<uint64_t> seq = txn.SaveRecord(state, (*stored)->region, &**stored);
     if (!seq) return seq.error();
     VINCULO_RETURN_IF_ERROR(txn.SaveClock(clock.last()));
     const RecordRefs refs = RefsOf(state.record());

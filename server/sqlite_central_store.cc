@@ -270,7 +270,9 @@ Status SetMetaValue(sql::Database& db, const char* key, int64_t value) {
 }
 
 // The columns of `records` copied out of a record's state (all but type, id, state and
-// server_seq), in the order of kCopiedColumnList: first the ones some index holds, then the others.
+// server_seq), in the order of SaveRecord's parameters ?5 to ?17 (region, deleted, child_id, worker,
+// at_ms, programme, status, placement, from_placement, family_id, at_text, due, kind): first the
+// ones some index holds, then the others.
 // Empty text is NULL, as queries expect.
 struct CopiedColumns {
   using Value = std::variant<std::monostate, int64_t, std::string>;
@@ -281,14 +283,6 @@ struct CopiedColumns {
     return std::equal(values.begin(), values.begin() + kIndexed, other.values.begin());
   }
 };
-constexpr char kCopiedColumnList[] =
-    "region, deleted, child_id, worker, at_ms, programme, status, placement, from_placement, "
-    "family_id, at_text, due, kind";
-// Which of them are integers; the rest are text.
-constexpr std::array<bool, 13> kCopiedColumnIsInt = {false, true,  false, false, true,
-                                                     false, true,  true,  true,  false,
-                                                     false, false, true};
-
 CopiedColumns CopiedColumnsOf(const v1::RecordState& state, const std::string& region) {
   const RecordRefs r = RefsOf(state.record());
   auto text = [](const std::string& t) -> CopiedColumns::Value {
@@ -312,21 +306,6 @@ CopiedColumns CopiedColumnsOf(const v1::RecordState& state, const std::string& r
   return c;
 }
 
-CopiedColumns ReadCopiedColumns(const sql::Statement& s) {
-  CopiedColumns c;
-  for (size_t i = 0; i < c.values.size(); ++i) {
-    const int column = static_cast<int>(i);
-    if (s.ColumnIsNull(column)) {
-      c.values[i] = std::monostate{};
-    } else if (kCopiedColumnIsInt[i]) {
-      c.values[i] = s.ColumnInt(column);
-    } else {
-      c.values[i] = s.ColumnText(column);
-    }
-  }
-  return c;
-}
-
 void BindValue(sql::Statement& s, int index, const CopiedColumns::Value& v) {
   if (const int64_t* i = std::get_if<int64_t>(&v)) {
     s.BindInt(index, *i);
@@ -337,11 +316,22 @@ void BindValue(sql::Statement& s, int index, const CopiedColumns::Value& v) {
   }
 }
 
+// The columns a transaction reads a stored record from, in ReadStoredRecord's order.
+constexpr char kStoredRecordColumns[] = "state, region, server_seq, field_seqs";
+
+// A row of kStoredRecordColumns, or of its first three (the queries', whose records' field_seqs
+// stay unset). *ok is false when the state or the field seqs do not decode.
 StoredRecord ReadStoredRecord(const sql::Statement& s, bool* ok) {
   StoredRecord r;
-  *ok = r.state.ParseFromString(s.ColumnBlob(0));
+  const std::string_view state = s.ColumnBytes(0);
+  *ok = r.state.ParseFromArray(state.data(), static_cast<int>(state.size()));
   r.region = s.ColumnText(1);
   r.server_seq = static_cast<uint64_t>(s.ColumnInt(2));
+  if (s.ColumnCount() > 3) {
+    std::optional<FieldSeqs> seqs = DecodeFieldSeqs(s.ColumnBytes(3), r.server_seq);
+    if (seqs) r.field_seqs = std::move(*seqs);
+    *ok = *ok && seqs.has_value();
+  }
   return r;
 }
 
@@ -437,7 +427,8 @@ class SqliteTransaction final : public StoreTransaction {
   Result<std::optional<StoredRecord>> LoadRecord(v1::RecordType type,
                                                  const std::string& id) override {
     Result<sql::Statement*> s =
-        db_->Cached("SELECT state, region, server_seq FROM records WHERE type = ?1 AND id = ?2");
+        db_->Cached(std::string("SELECT ") + kStoredRecordColumns +
+                    " FROM records WHERE type = ?1 AND id = ?2");
     if (!s) return s.error();
     (*s)->BindInt(1, type).BindText(2, id);
     bool ok = true;
@@ -447,40 +438,36 @@ class SqliteTransaction final : public StoreTransaction {
     return r;
   }
 
-  Result<uint64_t> SaveRecord(const v1::RecordState& state, const std::string& region) override {
-    Result<int64_t> last = MetaValue(*db_, "last_server_seq");
+  Result<std::optional<std::string>> LoadRegion(v1::RecordType type,
+                                                const std::string& id) override {
+    Result<sql::Statement*> s =
+        db_->Cached("SELECT region FROM records WHERE type = ?1 AND id = ?2");
+    if (!s) return s.error();
+    (*s)->BindInt(1, type).BindText(2, id);
+    return FirstRow<std::string>(*s, [](const sql::Statement& row) { return row.ColumnText(0); });
+  }
+
+  using StoreTransaction::SaveRecord;
+
+  Result<uint64_t> SaveRecord(const v1::RecordState& state, const std::string& region,
+                              const StoredRecord* previous) override {
+    Result<uint64_t> last = LastServerSeq();
     if (!last) return last.error();
-    const int64_t seq = *last + 1;
-    VINCULO_RETURN_IF_ERROR(SetMetaValue(*db_, "last_server_seq", seq));
+    const auto seq = static_cast<int64_t>(*last + 1);
+    last_server_seq_ = seq;  // written to meta at Commit
     const int type = TypeOf(state.record());
     const std::string& id = RecordId(state.record());
     const CopiedColumns now = CopiedColumnsOf(state, region);
-
-    Result<sql::Statement*> find =
-        db_->Cached(std::string("SELECT ") + kCopiedColumnList +
-                    ", state, field_seqs, server_seq FROM records WHERE type = ?1 AND id = ?2");
-    if (!find) return find.error();
-    (*find)->BindInt(1, type).BindText(2, id);
-    Result<bool> found = (*find)->Step();
-    if (!found) return found.error();
+    // The row's copied columns are always CopiedColumnsOf its state and region: those of the
+    // previous version are computed rather than read.
     std::optional<CopiedColumns> before;
+    if (previous != nullptr) before = CopiedColumnsOf(previous->state, previous->region);
     // Every field counts as changed now for a new record and for one entering another region
     // (a device there never held it); otherwise only the fields whose stamp this save changes.
-    FieldSeqs seqs = AllAt(static_cast<uint64_t>(seq));
-    if (*found) {
-      before = ReadCopiedColumns(**find);
-      if (before->values[0] == now.values[0]) {
-        v1::RecordState held;
-        const auto held_seq = static_cast<uint64_t>((*find)->ColumnInt(15));
-        std::optional<FieldSeqs> held_seqs = DecodeFieldSeqs((*find)->ColumnBlob(14), held_seq);
-        if (!held.ParseFromString((*find)->ColumnBlob(13)) || !held_seqs) {
-          (*find)->Reset();
-          return Error::DataLoss("record " + id + " is damaged in the central store");
-        }
-        seqs = NextFieldSeqs(held, *held_seqs, state, static_cast<uint64_t>(seq));
-      }
-    }
-    (*find)->Reset();
+    const FieldSeqs seqs =
+        previous != nullptr && previous->region == region
+            ? NextFieldSeqs(previous->state, previous->field_seqs, state, static_cast<uint64_t>(seq))
+            : AllAt(static_cast<uint64_t>(seq));
     const std::string seq_bytes = EncodeFieldSeqs(seqs, static_cast<uint64_t>(seq));
 
     // SQLite rewrites every index holding a column an UPDATE sets, changed or not: an edit that
@@ -529,7 +516,8 @@ class SqliteTransaction final : public StoreTransaction {
 
   Result<std::vector<StoredRecord>> LoadChildDependents(const std::string& child_id) override {
     Result<sql::Statement*> s = db_->Cached(
-        "SELECT state, region, server_seq FROM records WHERE child_id = ?1 ORDER BY type, id");
+        std::string("SELECT ") + kStoredRecordColumns +
+        " FROM records WHERE child_id = ?1 ORDER BY type, id");
     if (!s) return s.error();
     (*s)->BindText(1, child_id);
     bool ok = true;
@@ -585,8 +573,9 @@ class SqliteTransaction final : public StoreTransaction {
           e.server_seq = static_cast<uint64_t>(row.ColumnInt(0));
           if (!row.ColumnIsNull(1)) {
             e.state.emplace();
-            ok = ok && e.state->ParseFromString(row.ColumnBlob(1));
-            std::optional<FieldSeqs> seqs = DecodeFieldSeqs(row.ColumnBlob(4), e.server_seq);
+            const std::string_view state = row.ColumnBytes(1);
+            ok = ok && e.state->ParseFromArray(state.data(), static_cast<int>(state.size()));
+            std::optional<FieldSeqs> seqs = DecodeFieldSeqs(row.ColumnBytes(4), e.server_seq);
             ok = ok && seqs.has_value();
             if (seqs) e.field_seqs = std::move(*seqs);
           } else {
@@ -600,9 +589,13 @@ class SqliteTransaction final : public StoreTransaction {
   }
 
   Result<uint64_t> LastServerSeq() override {
-    Result<int64_t> v = MetaValue(*db_, "last_server_seq");
-    if (!v) return v.error();
-    return static_cast<uint64_t>(*v);
+    if (!last_server_seq_) {
+      Result<int64_t> v = MetaValue(*db_, "last_server_seq");
+      if (!v) return v.error();
+      last_server_seq_ = *v;
+      saved_server_seq_ = *v;
+    }
+    return static_cast<uint64_t>(*last_server_seq_);
   }
 
   Result<HlcValue> LoadClock() override {
@@ -661,6 +654,10 @@ class SqliteTransaction final : public StoreTransaction {
   }
 
   Status Commit() override {
+    if (last_server_seq_ != saved_server_seq_) {
+      VINCULO_RETURN_IF_ERROR(SetMetaValue(*db_, "last_server_seq", *last_server_seq_));
+      saved_server_seq_ = last_server_seq_;
+    }
     if (txn_) return txn_->Commit();
     if (!db_->in_transaction()) {
       return Error::Unavailable("the group's transaction was rolled back: nothing was kept");
@@ -674,6 +671,10 @@ class SqliteTransaction final : public StoreTransaction {
   sql::Database* db_;
   std::optional<sql::Transaction> txn_;  // unset when nested in a group
   bool released_ = false;                // a nested transaction's Commit ran
+  // meta's last_server_seq as this transaction sees it, read once; SaveRecord advances it and
+  // Commit writes it back (saved_: the value meta holds), one write per transaction.
+  std::optional<int64_t> last_server_seq_;
+  std::optional<int64_t> saved_server_seq_;
 };
 
 class SqliteCentralStore final : public CentralStore {

@@ -71,7 +71,7 @@ Status MoveDependents(StoreTransaction& txn, const std::string& child_id,
   if (!dependents) return dependents.error();
   for (const StoredRecord& d : *dependents) {
     if (d.region == new_region) continue;
-    Result<uint64_t> seq = txn.SaveRecord(d.state, new_region);
+    Result<uint64_t> seq = txn.SaveRecord(d.state, new_region, &d);
     if (!seq) return seq.error();
     VINCULO_RETURN_IF_ERROR(
         txn.AddScopeExit(*seq, TypeOf(d.state.record()), RecordId(d.state.record()), d.region));
@@ -171,7 +171,7 @@ Result<MutationResult> ApplyOne(StoreTransaction& txn, const Principal& who, uin
   }
 
   if (applied->changed) {
-    Result<uint64_t> seq = txn.SaveRecord(state, *region);
+    Result<uint64_t> seq = txn.SaveRecord(state, *region, stored->has_value() ? &**stored : nullptr);
     if (!seq) return seq.error();
     if (type == v1::RECORD_TYPE_CHILD) child_regions[id] = *region;
     const bool device_held_it = !stored->has_value() || ((*stored)->server_seq <= cursor &&
@@ -224,12 +224,12 @@ Result<std::string> RegionOf(StoreTransaction& txn, const v1::Record& record) {
   }
   const RecordRefs refs = RefsOf(record);
   const std::string field = std::string(RecordFieldName(TypeOf(record))) + ".child_id";
-  Result<std::optional<StoredRecord>> child = txn.LoadRecord(v1::RECORD_TYPE_CHILD, refs.child_id);
+  Result<std::optional<std::string>> child = txn.LoadRegion(v1::RECORD_TYPE_CHILD, refs.child_id);
   if (!child) return child.error();
   if (!child->has_value()) {
     return Error{ErrorCode::kNotFound, "no child " + refs.child_id + " on the server", field};
   }
-  return (*child)->region;
+  return std::move(**child);
 }
 
 Result<v1::SyncResponse> SyncService::Sync(const Principal& who, const v1::SyncRequest& request,
