@@ -79,7 +79,8 @@ struct LocalStore::Impl {
     if (!row) return row.error();
     if (!*row) return std::optional<v1::RecordState>();
     v1::RecordState state;
-    const bool ok = state.ParseFromString((*s)->ColumnBlob(0));
+    const std::string_view bytes = (*s)->ColumnBytes(0);
+    const bool ok = state.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()));
     (*s)->Reset();
     if (!ok) return Error::DataLoss("record " + id + " is damaged in the store");
     return std::optional<v1::RecordState>(std::move(state));
@@ -178,7 +179,7 @@ struct LocalStore::Impl {
                (!loaded->has_value() || IsDeleted((*loaded)->record()))) {
       return Error::NotFound(name + " " + id + " not found");
     }
-    v1::RecordState state = loaded->value_or(v1::RecordState());
+    v1::RecordState state = loaded->has_value() ? std::move(**loaded) : v1::RecordState();
 
     HybridClock clock(device->hlc);
     const HlcValue hlc = clock.Tick(static_cast<uint64_t>(now_ms));
@@ -594,22 +595,17 @@ Result<PullSummary> LocalStore::ApplySyncResponse(
   std::vector<std::optional<uint64_t>> held_digests;
   held_digests.reserve(echoes->size());
   for (const EchoEntry& e : *echoes) {
-    Result<sql::Statement*> find = db.Cached("SELECT type, record_id FROM outbox WHERE seq = ?1");
+    // The digest of the stored bytes: the record need not be decoded (StateDigestOfBytes).
+    Result<sql::Statement*> find = db.Cached(
+        "SELECT r.state FROM outbox o JOIN records r ON r.type = o.type AND r.id = o.record_id "
+        "WHERE o.seq = ?1");
     if (!find) return find.error();
     (*find)->BindInt(1, static_cast<int64_t>(e.mutation_seq));
     Result<bool> found = (*find)->Step();
     if (!found) return found.error();
     held_digests.emplace_back();
-    if (*found) {
-      const auto type = static_cast<v1::RecordType>((*find)->ColumnInt(0));
-      const std::string id = (*find)->ColumnText(1);
-      (*find)->Reset();
-      Result<std::optional<v1::RecordState>> loaded = impl_->LoadState(type, id);
-      if (!loaded) return loaded.error();
-      if (*loaded) held_digests.back() = StateDigest(**loaded);
-    } else {
-      (*find)->Reset();
-    }
+    if (*found) held_digests.back() = StateDigestOfBytes((*find)->ColumnBytes(0));
+    (*find)->Reset();
   }
   const size_t matched = MatchedEchoes(response, *echoes, held_digests);
 
@@ -722,7 +718,7 @@ Result<PullSummary> LocalStore::ApplySyncResponse(
       summary.asks_whole = true;
       break;
     }
-    v1::RecordState state = loaded->value_or(v1::RecordState());
+    v1::RecordState state = loaded->has_value() ? std::move(**loaded) : v1::RecordState();
     Result<bool> changed = MergeState(&state, incoming);
     if (!changed) return changed.error();
     if (*changed) VINCULO_RETURN_IF_ERROR(impl_->SaveState(state));

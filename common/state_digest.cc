@@ -9,6 +9,14 @@
 
 namespace vinculo {
 
+uint64_t StateDigestOfBytes(std::string_view serialized) {
+  unsigned char hash[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(serialized.data()), serialized.size(), hash);
+  uint64_t digest = 0;
+  for (int i = 0; i < 8; ++i) digest = (digest << 8) | hash[i];
+  return digest;
+}
+
 uint64_t StateDigest(const v1::RecordState& state) {
   std::string bytes;
   {
@@ -17,11 +25,7 @@ uint64_t StateDigest(const v1::RecordState& state) {
     out.SetSerializationDeterministic(true);
     state.SerializeToCodedStream(&out);
   }
-  unsigned char hash[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), hash);
-  uint64_t digest = 0;
-  for (int i = 0; i < 8; ++i) digest = (digest << 8) | hash[i];
-  return digest;
+  return StateDigestOfBytes(bytes);
 }
 
 }  // namespace vinculo

@@ -4,6 +4,7 @@
 // Pure: no I/O.
 
 #include <cstdint>
+#include <string_view>
 
 #include "vinculo/v1/sync.pb.h"
 
@@ -14,5 +15,11 @@ namespace vinculo {
 // 64-bit collision); unequal digests may also come from builds that serialize differently (a
 // newer schema's unknown fields), which only costs the device a round trip.
 uint64_t StateDigest(const v1::RecordState& state);
+
+// StateDigest of the state whose serialization by this library is `serialized` (as the stores keep
+// states), without decoding it: no message a RecordState holds has a map field, so its plain and
+// deterministic serializations are the same bytes. Bytes written otherwise (another library
+// ordering fields differently) give another digest, which costs the device a round trip.
+uint64_t StateDigestOfBytes(std::string_view serialized);
 
 }  // namespace vinculo

@@ -60,7 +60,8 @@ struct Scope {
 // One entry of the pull feed, in server_seq order: a record's state, or its leaving the scope.
 struct FeedEntry {
   uint64_t server_seq = 0;
-  std::optional<v1::RecordState> state;  // set for a change
+  std::optional<std::string> state;       // set for a change: its v1::RecordState as stored,
+                                          // serialized (an echo needs only its digest)
   FieldSeqs field_seqs;                   // for a change: when each of its fields last changed
   v1::RecordType evicted_type = v1::RECORD_TYPE_UNSPECIFIED;  // set for an eviction
   std::string evicted_id;

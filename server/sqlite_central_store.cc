@@ -572,9 +572,7 @@ class SqliteTransaction final : public StoreTransaction {
           FeedEntry e;
           e.server_seq = static_cast<uint64_t>(row.ColumnInt(0));
           if (!row.ColumnIsNull(1)) {
-            e.state.emplace();
-            const std::string_view state = row.ColumnBytes(1);
-            ok = ok && e.state->ParseFromArray(state.data(), static_cast<int>(state.size()));
+            e.state = row.ColumnBlob(1);
             std::optional<FieldSeqs> seqs = DecodeFieldSeqs(row.ColumnBytes(4), e.server_seq);
             ok = ok && seqs.has_value();
             if (seqs) e.field_seqs = std::move(*seqs);
@@ -584,7 +582,7 @@ class SqliteTransaction final : public StoreTransaction {
           }
           return e;
         });
-    if (rows && !ok) return Error::DataLoss("a record in the change feed is damaged");
+    if (rows && !ok) return Error::DataLoss("the field seqs of a record in the feed are damaged");
     return rows;
   }
 

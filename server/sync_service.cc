@@ -352,13 +352,16 @@ Result<v1::SyncResponse> SyncService::Sync(const Principal& who, const v1::SyncR
     if (e.state && echo != echoes.end() && echo->first == e.server_seq) {
       echoed.push_back({.server_seq = e.server_seq,
                         .mutation_seq = echo->second,
-                        .state_digest = StateDigest(*e.state)});
+                        .state_digest = StateDigestOfBytes(*e.state)});
       continue;
     }
     if (e.state) {
       v1::Change* change = response.add_changes();
       change->set_server_seq(e.server_seq);
-      *change->mutable_state() = std::move(*e.state);
+      if (!change->mutable_state()->ParseFromString(*e.state)) {
+        return Error::DataLoss("the record at server_seq " + std::to_string(e.server_seq) +
+                               " is damaged in the central store");
+      }
       // A device that holds its scope whole up to held_through gets only what changed since.
       if (request.held_through() > 0 &&
           KeepChangesAfter(change->mutable_state(), e.field_seqs, request.held_through())) {

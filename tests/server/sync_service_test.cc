@@ -259,6 +259,71 @@ TEST_F(SyncServiceTest, RefusesHeldThroughBeyondTheCursorAndAppliesNothing) {
   EXPECT_EQ(*store_->CountRecords(v1::RECORD_TYPE_CHILD), 0u);
 }
 
+// A record whose stored state no longer decodes (a damaged disk) fails the pull with DataLoss rather
+// than going out as an empty or partial state, and the request's writes are not kept; an edit of it
+// fails alike. The rest of the store is still served after the record is repaired.
+TEST(SyncServiceDamage, ADamagedRecordFailsThePullAndKeepsNothingOfTheRequest) {
+  TempDir dir;
+  FakeDevice a(Id(9001));
+  {
+    std::unique_ptr<CentralStore> store = NewCentralStore(dir);
+    const Principal ana = Enrol(*store, "ana", Role::kFieldWorker, "Cusco", Id(9001));
+    SyncService service(*store, SyncLimits{});
+    v1::SyncRequest request;
+    request.set_device_id(ana.device_id);
+    *request.add_mutations() = a.Create(ChildRecord(Id(1), "Lucía", "Cusco"), kNow);
+    *request.add_mutations() = a.Create(VisitRecord(Id(2), Id(1)), kNow);
+    ASSERT_TRUE(service.Sync(ana, request, kNow).has_value());
+  }
+  std::string good;
+  {
+    Result<sql::Database> db = sql::Database::Open(dir / "data/central.db");
+    ASSERT_TRUE(db.has_value());
+    Result<sql::Statement> read = db->Prepare("SELECT state FROM records WHERE id = ?1");
+    ASSERT_TRUE(read.has_value());
+    read->BindText(1, Id(2));
+    ASSERT_TRUE(*read->Step());
+    good = read->ColumnBlob(0);
+    ASSERT_TRUE(db->Exec("UPDATE records SET state = x'ffffffff' WHERE id = '" + Id(2) + "'").ok());
+  }
+  std::unique_ptr<CentralStore> store = NewCentralStore(dir);
+  const Principal ana = Enrol(*store, "ana", Role::kFieldWorker, "Cusco", Id(9001));
+  SyncService service(*store, SyncLimits{});
+  v1::SyncRequest pull;
+  pull.set_device_id(ana.device_id);
+  pull.set_accepts_echoes(true);
+  *pull.add_mutations() = a.Create(ChildRecord(Id(3), "Rosa", "Cusco"), kNow + 10);
+  Result<v1::SyncResponse> r = service.Sync(ana, pull, kNow + 10);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, ErrorCode::kDataLoss);
+  EXPECT_EQ(*store->CountRecords(v1::RECORD_TYPE_CHILD), 1u);  // Rosa was not kept
+
+  v1::Record edit;
+  edit.mutable_home_visit()->set_id(Id(2));
+  edit.mutable_home_visit()->set_next_visit_due("2026-06-10");
+  v1::SyncRequest write;
+  write.set_device_id(ana.device_id);
+  write.set_cursor(2);
+  *write.add_mutations() = pull.mutations(0);  // seq 3 again: the failed request kept nothing
+  *write.add_mutations() = a.Write(edit, {11}, kNow + 20);
+  r = service.Sync(ana, write, kNow + 20);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, ErrorCode::kDataLoss);
+
+  {
+    Result<sql::Database> db = sql::Database::Open(dir / "data/central.db");
+    ASSERT_TRUE(db.has_value());
+    Result<sql::Statement> repair = db->Prepare("UPDATE records SET state = ?1 WHERE id = ?2");
+    ASSERT_TRUE(repair.has_value());
+    repair->BindBlob(1, good).BindText(2, Id(2));
+    ASSERT_TRUE(repair->Run().ok());
+  }
+  r = service.Sync(ana, pull, kNow + 30);
+  ASSERT_TRUE(r.has_value()) << r.error().ToString();
+  EXPECT_EQ(r->changes_size(), 2);  // the child and the visit; Rosa comes back as an echo
+  EXPECT_EQ(r->echoes_size(), 1);
+}
+
 // A central store of schema 1 (no field_seqs) opens migrated; its records count as changed at
 // their own seq, so an edit after the migration still comes as its changed fields alone.
 TEST(SyncServiceMigration, RecordsFromBeforeFieldSeqsComeWholeThenTheirEditsPartial) {

@@ -1415,8 +1415,14 @@ const ServerView* World::ReadServer(bool complete) {
     }
     for (server::FeedEntry& e : *feed) {
       if (e.state) {
-        const Key key = KeyOf(e.state->record());
-        view.records[key] = {std::move(*e.state), region, e.server_seq};
+        v1::RecordState state;
+        if (!state.ParseFromString(*e.state)) {
+          Fail("server_read", "the state at server_seq " + std::to_string(e.server_seq) +
+                                  " does not decode");
+          return nullptr;
+        }
+        const Key key = KeyOf(state.record());
+        view.records[key] = {std::move(state), region, e.server_seq};
       } else {
         view.exits[region].push_back(std::move(e));
       }
@@ -1430,8 +1436,9 @@ const ServerView* World::ReadServer(bool complete) {
       return nullptr;
     }
     for (const server::FeedEntry& e : *everything) {
-      if (e.state && !view.records.count(KeyOf(e.state->record()))) {
-        Fail("scope", KeyName(KeyOf(e.state->record())) + " is on the server in no known region");
+      v1::RecordState state;
+      if (e.state && (!state.ParseFromString(*e.state) || !view.records.count(KeyOf(state.record())))) {
+        Fail("scope", KeyName(KeyOf(state.record())) + " is on the server in no known region");
         return nullptr;
       }
     }
