@@ -8,6 +8,9 @@
 //   BM_DecodeState        RecordState parsing
 //   BM_EncodeMutation     Mutation serialization (an outbox entry, a pushed change)
 //   BM_DecodeMutation     Mutation parsing
+//   BM_ZstdBody/L         zstd at level L of a sync body of 50 visits (a pull page of their
+//                         states), per visit; bytes_per_visit is the compressed size. The level
+//                         HTTP bodies use is kZstdBodyLevel (common/zstd.h)
 //   BM_DeviceAddAll       LocalStore::AddAll, 500 visits per transaction, file on disk
 //   BM_DeviceApplyPage    LocalStore::ApplySyncResponse of a 1,000-change page, file on disk
 //   BM_ServerPush         SyncService::Sync of 500 pushed visits into central.db on disk
@@ -31,6 +34,7 @@
 #include "common/hlc.h"
 #include "common/merge.h"
 #include "common/uuid.h"
+#include "common/zstd.h"
 #include "server/auth.h"
 #include "server/sqlite_central_store.h"
 #include "server/sync_service.h"
@@ -195,6 +199,30 @@ void BM_DecodeMutation(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<int64_t>(bytes));
 }
 BENCHMARK(BM_DecodeMutation);
+
+// A body of the size an incremental sync sends, compressed at the level given: what each level
+// costs per visit in time (both ends pay it) and in bytes.
+void BM_ZstdBody(benchmark::State& state) {
+  constexpr int kVisits = 50;
+  const Sample& s = SharedSample();
+  v1::SyncResponse page;
+  for (int i = 0; i < kVisits; ++i) {
+    v1::Change* c = page.add_changes();
+    c->set_server_seq(static_cast<uint64_t>(i) + 1);
+    *c->mutable_state() = s.states[static_cast<size_t>(i)];
+  }
+  const std::string body = page.SerializeAsString();
+  const int level = static_cast<int>(state.range(0));
+  size_t compressed = 0;
+  for (auto _ : state) {
+    const std::string out = ZstdCompress(body, level);
+    compressed = out.size();
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetItemsProcessed(state.iterations() * kVisits);
+  state.counters["bytes_per_visit"] = static_cast<double>(compressed) / kVisits;
+}
+BENCHMARK(BM_ZstdBody)->Arg(1)->Arg(3)->Arg(6);
 
 // ---- Store writes
 

@@ -4,6 +4,8 @@
 
 #include <utility>
 
+#include "common/sqlite_vfs.h"
+
 namespace vinculo::sql {
 
 Error SqliteError(sqlite3* db, int rc, std::string_view what) {
@@ -109,7 +111,19 @@ bool Statement::ColumnIsNull(int index) const {
 
 // ---- Database ----
 
+void ConfigureSqlite() {
+  static const bool kConfigured = [] {
+    // No memory statistics (nothing here reads them): SQLite then takes no global lock for each
+    // of its allocations. Possible only before SQLite's first use in the process.
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    InstallWalWriteGathering();
+    return true;
+  }();
+  (void)kConfigured;
+}
+
 Result<Database> Database::Open(const std::string& path, const OpenOptions& options) {
+  ConfigureSqlite();
   int flags = options.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
   if (options.create && !options.read_only) flags |= SQLITE_OPEN_CREATE;
   flags |= SQLITE_OPEN_NOMUTEX;
@@ -199,8 +213,12 @@ Result<int> Database::UserVersion() {
 
 // ---- Transaction ----
 
+// BEGIN and COMMIT are prepared once per connection (Database::Cached): a sync request runs one of
+// each, and sqlite3_exec would parse them every time.
 Result<Transaction> Transaction::Begin(Database& db) {
-  if (Status s = db.Exec("BEGIN IMMEDIATE"); !s.ok()) return s.error();
+  Result<Statement*> begin = db.Cached("BEGIN IMMEDIATE");
+  if (!begin) return begin.error();
+  if (Status s = (*begin)->Run(); !s.ok()) return s.error();
   return Transaction(&db);
 }
 
@@ -209,7 +227,9 @@ Transaction::~Transaction() {
 }
 
 Status Transaction::Commit() {
-  Status s = db_->Exec("COMMIT");
+  Result<Statement*> commit = db_->Cached("COMMIT");
+  if (!commit) return commit.error();
+  Status s = (*commit)->Run();
   if (s.ok()) db_ = nullptr;
   return s;
 }

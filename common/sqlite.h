@@ -21,6 +21,11 @@ namespace vinculo::sql {
 
 class Database;
 
+// Settings of SQLite for the whole process, applied once: no memory statistics, and the WAL writes
+// of a transaction gathered (sqlite_vfs.h). Database::Open calls it; a program that also opens
+// SQLite through its C API calls it first, so that those connections run alike.
+void ConfigureSqlite();
+
 // A prepared statement. Bind parameters by 1-based index, Step through rows, read columns by
 // 0-based index. Owned by its creator; a Statement from Database::Cached is owned by the Database.
 class Statement {
