@@ -12,6 +12,7 @@
 #include "common/field_seqs.h"
 #include "common/record.h"
 #include "common/sqlite.h"
+#include "common/wal_checkpointer.h"
 
 namespace vinculo::server {
 namespace {
@@ -679,6 +680,14 @@ class SqliteCentralStore final : public CentralStore {
  public:
   explicit SqliteCentralStore(sql::Database db) : db_(std::move(db)) {}
 
+  // Checkpoints from now on happen off the thread that writes (common/wal_checkpointer.h).
+  Status CheckpointInBackground(const std::string& path) {
+    Result<std::unique_ptr<sql::WalCheckpointer>> c = sql::WalCheckpointer::Start(db_, path);
+    if (!c) return c.error();
+    checkpointer_ = std::move(c).value();
+    return Status::Ok();
+  }
+
   class Group final : public StoreGroup {
    public:
     Group(SqliteCentralStore* store, sql::Transaction txn) : store_(store), txn_(std::move(txn)) {
@@ -1072,6 +1081,8 @@ class SqliteCentralStore final : public CentralStore {
  private:
   sql::Database db_;
   bool group_open_ = false;  // a Group is open: Begin() nests savepoints in it
+  // Declared after db_, so that it stops before db_ closes.
+  std::unique_ptr<sql::WalCheckpointer> checkpointer_;
 };
 
 Status Migrate(sql::Database& db) {
@@ -1128,7 +1139,9 @@ Result<std::unique_ptr<CentralStore>> OpenSqliteCentralStore(const std::string& 
   VINCULO_RETURN_IF_ERROR(db->Exec(kCentralStorePragmas));
   VINCULO_RETURN_IF_ERROR(Migrate(*db));
   ::chmod(path.c_str(), 0600);
-  return std::unique_ptr<CentralStore>(new SqliteCentralStore(std::move(db).value()));
+  auto store = std::make_unique<SqliteCentralStore>(std::move(db).value());
+  VINCULO_RETURN_IF_ERROR(store->CheckpointInBackground(path));
+  return std::unique_ptr<CentralStore>(std::move(store));
 }
 
 }  // namespace vinculo::server

@@ -20,7 +20,7 @@ inline constexpr int kCentralSchemaVersion = 2;
 // (docs/performance.md). bench/sync_bench configures its L database the same way.
 inline constexpr char kCentralStorePragmas[] =
     "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; "
-    "PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;";
+    "PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY; PRAGMA mmap_size = 1073741824;";
 
 // Opens the central store in `data_dir` (central.db inside it), creating the directory and the
 // store when `create` is set. DataLoss for a file that is not a Vínculo central store;
