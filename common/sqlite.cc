@@ -102,8 +102,8 @@ std::string Statement::ColumnBlob(int index) const {
 }
 std::string_view Statement::ColumnBytes(int index) const {
   const auto* data = static_cast<const char*>(sqlite3_column_blob(stmt_, index));
-  return data == nullptr ? std::string_view()
-                         : std::string_view(data, static_cast<size_t>(sqlite3_column_bytes(stmt_, index)));
+  if (data == nullptr) return {};
+  return std::string_view(data, static_cast<size_t>(sqlite3_column_bytes(stmt_, index)));
 }
 bool Statement::ColumnIsNull(int index) const {
   return sqlite3_column_type(stmt_, index) == SQLITE_NULL;

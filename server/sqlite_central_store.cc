@@ -271,9 +271,9 @@ Status SetMetaValue(sql::Database& db, const char* key, int64_t value) {
 }
 
 // The columns of `records` copied out of a record's state (all but type, id, state and
-// server_seq), in the order of SaveRecord's parameters ?5 to ?17 (region, deleted, child_id, worker,
-// at_ms, programme, status, placement, from_placement, family_id, at_text, due, kind): first the
-// ones some index holds, then the others.
+// server_seq), in the order of SaveRecord's parameters ?5 to ?17 (region, deleted, child_id,
+// worker, at_ms, programme, status, placement, from_placement, family_id, at_text, due, kind):
+// first the ones some index holds, then the others.
 // Empty text is NULL, as queries expect.
 struct CopiedColumns {
   using Value = std::variant<std::monostate, int64_t, std::string>;
@@ -465,11 +465,11 @@ class SqliteTransaction final : public StoreTransaction {
     if (previous != nullptr) before = CopiedColumnsOf(previous->state, previous->region);
     // Every field counts as changed now for a new record and for one entering another region
     // (a device there never held it); otherwise only the fields whose stamp this save changes.
-    const FieldSeqs seqs =
-        previous != nullptr && previous->region == region
-            ? NextFieldSeqs(previous->state, previous->field_seqs, state, static_cast<uint64_t>(seq))
-            : AllAt(static_cast<uint64_t>(seq));
-    const std::string seq_bytes = EncodeFieldSeqs(seqs, static_cast<uint64_t>(seq));
+    const auto at = static_cast<uint64_t>(seq);
+    const FieldSeqs seqs = previous != nullptr && previous->region == region
+                               ? NextFieldSeqs(previous->state, previous->field_seqs, state, at)
+                               : AllAt(at);
+    const std::string seq_bytes = EncodeFieldSeqs(seqs, at);
 
     // SQLite rewrites every index holding a column an UPDATE sets, changed or not: an edit that
     // leaves the indexed columns as they were (notes, the next visit's date: most edits) sets only

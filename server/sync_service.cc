@@ -171,7 +171,8 @@ Result<MutationResult> ApplyOne(StoreTransaction& txn, const Principal& who, uin
   }
 
   if (applied->changed) {
-    Result<uint64_t> seq = txn.SaveRecord(state, *region, stored->has_value() ? &**stored : nullptr);
+    const StoredRecord* previous = stored->has_value() ? &**stored : nullptr;
+    Result<uint64_t> seq = txn.SaveRecord(state, *region, previous);
     if (!seq) return seq.error();
     if (type == v1::RECORD_TYPE_CHILD) child_regions[id] = *region;
     const bool device_held_it = !stored->has_value() || ((*stored)->server_seq <= cursor &&

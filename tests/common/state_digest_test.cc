@@ -46,7 +46,8 @@ TEST(StateDigest, NoMessageOfARecordStateHasAMapField) {
     if (!seen.insert(d).second) continue;
     for (int i = 0; i < d->field_count(); ++i) {
       const google::protobuf::FieldDescriptor* f = d->field(i);
-      EXPECT_FALSE(f->is_map()) << f->full_name() << " is a map: StateDigestOfBytes no longer holds";
+      EXPECT_FALSE(f->is_map()) << f->full_name()
+                                << " is a map: StateDigestOfBytes no longer holds";
       if (f->message_type() != nullptr) todo.push_back(f->message_type());
     }
   }

@@ -259,9 +259,9 @@ TEST_F(SyncServiceTest, RefusesHeldThroughBeyondTheCursorAndAppliesNothing) {
   EXPECT_EQ(*store_->CountRecords(v1::RECORD_TYPE_CHILD), 0u);
 }
 
-// A record whose stored state no longer decodes (a damaged disk) fails the pull with DataLoss rather
-// than going out as an empty or partial state, and the request's writes are not kept; an edit of it
-// fails alike. The rest of the store is still served after the record is repaired.
+// A record whose stored state no longer decodes (a damaged disk) fails the pull with DataLoss
+// rather than going out as an empty or partial state, and the request's writes are not kept; an
+// edit of it fails alike. The rest of the store is still served after the record is repaired.
 TEST(SyncServiceDamage, ADamagedRecordFailsThePullAndKeepsNothingOfTheRequest) {
   TempDir dir;
   FakeDevice a(Id(9001));

@@ -1437,7 +1437,8 @@ const ServerView* World::ReadServer(bool complete) {
     }
     for (const server::FeedEntry& e : *everything) {
       v1::RecordState state;
-      if (e.state && (!state.ParseFromString(*e.state) || !view.records.count(KeyOf(state.record())))) {
+      if (e.state &&
+          (!state.ParseFromString(*e.state) || !view.records.count(KeyOf(state.record())))) {
         Fail("scope", KeyName(KeyOf(state.record())) + " is on the server in no known region");
         return nullptr;
       }
