@@ -179,6 +179,12 @@ Result<Statement> Database::Prepare(std::string_view sql) {
   return Statement(stmt, db_);
 }
 
+Status Database::RunCached(std::string_view sql) {
+  Result<Statement*> s = Cached(sql);
+  if (!s) return s.error();
+  return (*s)->Run();
+}
+
 Result<Statement*> Database::Cached(std::string_view sql) {
   auto it = cache_.find(sql);
   if (it != cache_.end()) {
@@ -213,12 +219,8 @@ Result<int> Database::UserVersion() {
 
 // ---- Transaction ----
 
-// BEGIN and COMMIT are prepared once per connection (Database::Cached): a sync request runs one of
-// each, and sqlite3_exec would parse them every time.
 Result<Transaction> Transaction::Begin(Database& db) {
-  Result<Statement*> begin = db.Cached("BEGIN IMMEDIATE");
-  if (!begin) return begin.error();
-  if (Status s = (*begin)->Run(); !s.ok()) return s.error();
+  if (Status s = db.RunCached("BEGIN IMMEDIATE"); !s.ok()) return s.error();
   return Transaction(&db);
 }
 
@@ -227,9 +229,7 @@ Transaction::~Transaction() {
 }
 
 Status Transaction::Commit() {
-  Result<Statement*> commit = db_->Cached("COMMIT");
-  if (!commit) return commit.error();
-  Status s = (*commit)->Run();
+  Status s = db_->RunCached("COMMIT");
   if (s.ok()) db_ = nullptr;
   return s;
 }

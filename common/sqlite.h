@@ -89,6 +89,10 @@ class Database {
 
   // Runs one or more statements that return no rows.
   Status Exec(std::string_view sql);
+  // Runs one statement that returns no rows, prepared once per connection (Cached): for the
+  // statements every transaction runs (BEGIN, COMMIT, SAVEPOINT, RELEASE), which Exec would parse
+  // each time.
+  Status RunCached(std::string_view sql);
   // A new prepared statement, owned by the caller.
   Result<Statement> Prepare(std::string_view sql);
   // A prepared statement kept for reuse, reset and ready to bind. Owned by the Database; valid until

@@ -47,10 +47,11 @@ class WalCheckpointer {
   const int frames_;
   mutable std::mutex mutex_;
   std::condition_variable wake_;
+  // Under mutex_:
   bool due_ = false;
   bool stopping_ = false;
   uint64_t background_ = 0;
-  uint64_t by_writer_ = 0;  // touched on the writer's thread only, read under mutex_
+  uint64_t by_writer_ = 0;
   std::thread thread_;
 };
 

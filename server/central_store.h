@@ -48,7 +48,8 @@ struct StoredRecord {
   v1::RecordState state;
   std::string region;          // the region that decides who sees it
   uint64_t server_seq = 0;     // the seq of its latest change
-  FieldSeqs field_seqs;        // when each of its fields last changed
+  FieldSeqs field_seqs;        // when each of its fields last changed (set by StoreTransaction's
+                               // reads; CentralStore's query reads leave it empty)
 };
 
 // Which records a reader may see: one region, or all of them.

@@ -398,7 +398,7 @@ Result<std::optional<StoredRecord>> Decoded(Result<std::optional<StoredRecord>> 
 class SqliteTransaction final : public StoreTransaction {
  public:
   SqliteTransaction(sql::Database* db, sql::Transaction txn) : db_(db), txn_(std::move(txn)) {}
-  // A transaction nested in a group: SAVEPOINT kSavepoint is open on `db`.
+  // A transaction nested in a group: kOpenSavepoint is open on `db`.
   explicit SqliteTransaction(sql::Database* db) : db_(db) {}
   ~SqliteTransaction() override {
     // Undo a nested transaction's own work; a top-level one rolls back in txn_'s destructor.
@@ -408,6 +408,8 @@ class SqliteTransaction final : public StoreTransaction {
   }
 
   static constexpr char kSavepoint[] = "request";
+  static constexpr char kOpenSavepoint[] = "SAVEPOINT request";
+  static constexpr char kReleaseSavepoint[] = "RELEASE request";
 
   Result<std::optional<DeviceRecord>> FindDevice(const std::string& device_id) override {
     Result<sql::Statement*> s = db_->Cached(std::string("SELECT ") + kDeviceColumns +
@@ -661,7 +663,7 @@ class SqliteTransaction final : public StoreTransaction {
     if (!db_->in_transaction()) {
       return Error::Unavailable("the group's transaction was rolled back: nothing was kept");
     }
-    VINCULO_RETURN_IF_ERROR(db_->Exec(std::string("RELEASE ") + kSavepoint));
+    VINCULO_RETURN_IF_ERROR(db_->RunCached(kReleaseSavepoint));
     released_ = true;
     return Status::Ok();
   }
@@ -713,8 +715,7 @@ class SqliteCentralStore final : public CentralStore {
       if (!db_.in_transaction()) {
         return Error::Unavailable("the group's transaction was rolled back: nothing was kept");
       }
-      VINCULO_RETURN_IF_ERROR(
-          db_.Exec(std::string("SAVEPOINT ") + SqliteTransaction::kSavepoint));
+      VINCULO_RETURN_IF_ERROR(db_.RunCached(SqliteTransaction::kOpenSavepoint));
       return std::unique_ptr<StoreTransaction>(new SqliteTransaction(&db_));
     }
     Result<sql::Transaction> txn = sql::Transaction::Begin(db_);
