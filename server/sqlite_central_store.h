@@ -10,7 +10,7 @@
 namespace vinculo::server {
 
 // The schema version this build writes (PRAGMA user_version). STORED ON DISK.
-inline constexpr int kCentralSchemaVersion = 2;
+inline constexpr int kCentralSchemaVersion = 3;
 
 // The settings of every connection to the central store: WAL, a full fsync at each commit (an
 // acknowledged write survives power loss), foreign keys; a 16 MiB page cache (SQLite's default is

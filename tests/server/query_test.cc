@@ -614,7 +614,9 @@ TEST_F(QueryTest, HttpAnswersJsonCsvAndProtobufWithTheSameFigures) {
 
 // Review of 75b21d7: latest_visit, kept by triggers, always equals the latest live visit of each
 // child computed from scratch, over random saves (new visits, edits of visited_at and due, deletes,
-// restores, moves to another child, ties on time), made straight through the store.
+// restores, moves to another child, ties on time), made straight through the store. A third of
+// the saves change only the due date of a visit saved before: SaveRecord's narrow UPDATE, which
+// runs only the trigger that keeps the copied columns (schema step 3).
 TEST(LatestVisitTriggers, AgreeWithAFullScanOverRandomSaves) {
   TempDir dir;
   std::unique_ptr<CentralStore> store = NewCentralStore(dir);
@@ -623,16 +625,20 @@ TEST(LatestVisitTriggers, AgreeWithAFullScanOverRandomSaves) {
   auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<uint64_t>(n)); };
   Result<sql::Database> db = sql::Database::Open(dir / "data/central.db");
   ASSERT_TRUE(db.has_value());
+  std::map<std::string, v1::RecordState> saved;  // by visit id
   for (int step = 0; step < 3000; ++step) {
-    v1::RecordState state;
+    const std::string id = Id(100 + pick(12));
+    v1::RecordState& state = saved[id];
     v1::HomeVisit* v = state.mutable_record()->mutable_home_visit();
-    v->set_id(Id(100 + pick(12)));
-    v->set_child_id(Id(1 + pick(3)));
-    v->set_worker("ana");
-    v->set_visited_at("2026-05-2" + std::to_string(pick(4)) + "T10:00:00Z");  // ties are common
-    v->set_kind(v1::VISIT_KIND_FOLLOW_UP);
+    if (v->id().empty() || pick(3) != 0) {
+      v->set_id(id);
+      v->set_child_id(Id(1 + pick(3)));
+      v->set_worker("ana");
+      v->set_visited_at("2026-05-2" + std::to_string(pick(4)) + "T10:00:00Z");  // ties are common
+      v->set_kind(v1::VISIT_KIND_FOLLOW_UP);
+      v->set_deleted(pick(4) == 0);
+    }
     v->set_next_visit_due("2026-06-0" + std::to_string(1 + pick(9)));
-    v->set_deleted(pick(4) == 0);
     auto txn = store->Begin();
     ASSERT_TRUE(txn.has_value());
     ASSERT_TRUE((*txn)->SaveRecord(state, "Cusco").has_value());
@@ -659,6 +665,43 @@ TEST(LatestVisitTriggers, AgreeWithAFullScanOverRandomSaves) {
         "o.child_id = r.child_id AND o.at_ms IS NOT NULL AND (o.at_ms, o.id) > (r.at_ms, r.id))");
     ASSERT_EQ(kept, scan) << "seed " << seed << ", step " << step;
   }
+}
+
+// A store of schema 2 (latest_visit_on_update for every update, no latest_visit_copies) gets step
+// 3 when opened, and a due date edited after it reaches latest_visit.
+TEST(LatestVisitTriggers, AStoreOfSchemaTwoGetsTheTriggerOfCopiedColumns) {
+  TempDir dir;
+  v1::RecordState state;
+  v1::HomeVisit* v = state.mutable_record()->mutable_home_visit();
+  v->set_id(Id(100));
+  v->set_child_id(Id(1));
+  v->set_worker("ana");
+  v->set_visited_at("2026-05-20T10:00:00Z");
+  v->set_kind(v1::VISIT_KIND_FOLLOW_UP);
+  v->set_next_visit_due("2026-06-01");
+  auto save = [&](CentralStore& store) {
+    auto txn = store.Begin();
+    ASSERT_TRUE(txn.has_value());
+    ASSERT_TRUE((*txn)->SaveRecord(state, "Cusco").has_value());
+    ASSERT_TRUE((*txn)->Commit().ok());
+  };
+  save(*NewCentralStore(dir));
+  {
+    Result<sql::Database> db = sql::Database::Open(dir / "data/central.db");
+    ASSERT_TRUE(db.has_value());
+    ASSERT_TRUE(db->Exec("DROP TRIGGER latest_visit_copies; PRAGMA user_version = 2").ok());
+  }
+  std::unique_ptr<CentralStore> store = NewCentralStore(dir);
+  v->set_next_visit_due("2026-06-15");  // only the due date: the narrow UPDATE
+  save(*store);
+  Result<sql::Database> db = sql::Database::Open(dir / "data/central.db");
+  ASSERT_TRUE(db.has_value());
+  EXPECT_EQ(db->UserVersion().value_or(0), 3);
+  Result<sql::Statement> s = db->Prepare("SELECT due FROM latest_visit WHERE child_id = ?1");
+  ASSERT_TRUE(s.has_value());
+  s->BindText(1, Id(1));
+  ASSERT_EQ(s->Step().value_or(false), true);
+  EXPECT_EQ(s->ColumnText(0), "2026-06-15");
 }
 
 // SaveRecord updates only the columns an edit can have changed when no indexed one did (a narrow
